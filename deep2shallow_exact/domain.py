@@ -1,0 +1,114 @@
+"""Input domains: all of Q^n, a closed box, or a polytope (DESIGN section 3).
+
+A domain is a list of closed constraints g(x) ≥ 0 and e(x) = 0. Its facets count as walls, so
+the pieces on a box's boundary are pieces of their own.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+from .affine import Affine
+from .errors import InputError
+from .numbers import format_number, parse_rational
+
+POLYTOPE_FORMAT = "deep2shallow-exact/polytope"
+
+
+@dataclass(frozen=True)
+class Domain:
+    """{x ∈ Q^n : g(x) ≥ 0 for g in inequalities, e(x) = 0 for e in equalities}."""
+
+    dim: int
+    inequalities: tuple[Affine, ...] = ()
+    equalities: tuple[Affine, ...] = ()
+    description: str = "all of Q^n"
+
+    @property
+    def is_everything(self) -> bool:
+        return not self.inequalities and not self.equalities
+
+    def contains(self, x: tuple[Fraction, ...]) -> bool:
+        return all(g(x) >= 0 for g in self.inequalities) and all(e(x) == 0
+                                                                  for e in self.equalities)
+
+    def to_document(self) -> dict:
+        """The certificate form: rows [a_1, ..., a_n, c] meaning a·x + c ≥ 0 (or = 0)."""
+        def rows(fs: tuple[Affine, ...]) -> list[list[str]]:
+            return [[format_number(a) for a in f.coeffs] + [format_number(f.const)] for f in fs]
+        return {"dim": self.dim, "inequalities": rows(self.inequalities),
+                "equalities": rows(self.equalities)}
+
+
+def everywhere(n: int) -> Domain:
+    return Domain(n, description=f"all of Q^{n}")
+
+
+def box(lows: list[Fraction], highs: list[Fraction]) -> Domain:
+    n = len(lows)
+    ineqs = []
+    for i, (lo, hi) in enumerate(zip(lows, highs)):
+        if lo > hi:
+            raise InputError(f"box: coordinate {i + 1} has lower bound {lo} above upper {hi}")
+        ineqs.append(Affine.coordinate(n, i) - Affine.constant(n, lo))
+        ineqs.append(Affine.constant(n, hi) - Affine.coordinate(n, i))
+    text = " × ".join(f"[{lo}, {hi}]" for lo, hi in zip(lows, highs))
+    return Domain(n, tuple(ineqs), (), f"box {text}")
+
+
+def parse_box(text: str, n: int) -> Domain:
+    """Read "lo:hi,lo:hi,..." (one interval per input) or a single "lo:hi" for every input."""
+    parts = [p for p in text.split(",") if p.strip()]
+    if len(parts) == 1 and n > 1:
+        parts = parts * n
+    if len(parts) != n:
+        raise InputError(f"--box: gives {len(parts)} intervals, the network takes {n} inputs")
+    lows, highs = [], []
+    for i, part in enumerate(parts):
+        bounds = part.split(":")
+        if len(bounds) != 2:
+            raise InputError(f"--box: interval {i + 1} {part!r} is not of the form lo:hi")
+        lows.append(parse_rational(bounds[0], f"--box interval {i + 1} lower bound"))
+        highs.append(parse_rational(bounds[1], f"--box interval {i + 1} upper bound"))
+    return box(lows, highs)
+
+
+def load_polytope(path: str | Path, n: int) -> Domain:
+    """Read a polytope file: {"format": "deep2shallow-exact/polytope", "version": 1,
+    "inequalities": [{"a": [...], "b": ...}] meaning a·x ≤ b, "equalities": [...] a·x = b}."""
+    where = str(path)
+    try:
+        doc = json.loads(Path(path).read_text(), parse_float=Fraction)
+    except FileNotFoundError:
+        raise InputError(f"{where}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{where}: cannot read: {exc}") from None
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{where}: malformed JSON: {exc}") from None
+    if not isinstance(doc, dict) or doc.get("format") != POLYTOPE_FORMAT:
+        raise InputError(f"{where}: format: expected {POLYTOPE_FORMAT!r}")
+    if doc.get("version") != 1:
+        raise InputError(f"{where}: version: expected 1, found {doc.get('version')!r}")
+
+    def rows(field: str) -> tuple[Affine, ...]:
+        items = doc.get(field, [])
+        if not isinstance(items, list):
+            raise InputError(f"{where}: {field}: expected a list")
+        out = []
+        for r, item in enumerate(items):
+            if not isinstance(item, dict) or not isinstance(item.get("a"), list):
+                raise InputError(f"{where}: {field}[{r}]: expected {{\"a\": [...], \"b\": ...}}")
+            if len(item["a"]) != n:
+                raise InputError(f"{where}: {field}[{r}].a has {len(item['a'])} entries, "
+                                 f"the network takes {n} inputs")
+            a = [parse_rational(v, f"{where}: {field}[{r}].a[{c}]")
+                 for c, v in enumerate(item["a"])]
+            b = parse_rational(item.get("b"), f"{where}: {field}[{r}].b")
+            # a·x ≤ b  ⇔  b − a·x ≥ 0
+            out.append(Affine(tuple(-v for v in a), b))
+        return tuple(out)
+
+    return Domain(n, rows("inequalities"), rows("equalities"), f"polytope {where}")
