@@ -49,6 +49,8 @@ def everywhere(n: int) -> Domain:
 
 def box(lows: list[Fraction], highs: list[Fraction]) -> Domain:
     n = len(lows)
+    if len(highs) != n:
+        raise InputError(f"box: {n} lower bounds but {len(highs)} upper bounds")
     ineqs = []
     for i, (lo, hi) in enumerate(zip(lows, highs)):
         if lo > hi:
@@ -112,3 +114,23 @@ def load_polytope(path: str | Path, n: int) -> Domain:
         return tuple(out)
 
     return Domain(n, rows("inequalities"), rows("equalities"), f"polytope {where}")
+
+
+def domain_from_document(doc: object, where: str) -> Domain:
+    """Inverse of :meth:`Domain.to_document` (used by checkpoints)."""
+    if not isinstance(doc, dict) or not isinstance(doc.get("dim"), int):
+        raise InputError(f"{where}: domain: expected {{\"dim\": n, ...}}")
+    n = doc["dim"]
+
+    def rows(field: str) -> tuple[Affine, ...]:
+        items = doc.get(field, [])
+        if not isinstance(items, list) or any(not isinstance(r, list) or len(r) != n + 1
+                                               for r in items):
+            raise InputError(f"{where}: domain.{field}: expected rows of {n + 1} numbers")
+        return tuple(Affine.of([parse_rational(v, f"{where}: domain.{field}[{i}]")
+                                for v in r[:-1]],
+                               parse_rational(r[-1], f"{where}: domain.{field}[{i}]"))
+                     for i, r in enumerate(items))
+
+    ineqs, eqs = rows("inequalities"), rows("equalities")
+    return Domain(n, ineqs, eqs, f"all of Q^{n}" if not ineqs and not eqs else "saved domain")

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from fractions import Fraction
 
 from .errors import InputError
-from .network import GatedNetwork, Layer, Network, ReluNetwork
+from .network import GatedNetwork, Layer, Network
 from .numbers import Extended, ext_add, ext_mul, ext_relu
 
 

@@ -6,9 +6,10 @@ Rationals are :class:`fractions.Fraction`. The two infinities are the singletons
 
 from __future__ import annotations
 
+import numbers
+import re
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Union
 
 from .errors import InputError, UndefinedError
 
@@ -26,10 +27,14 @@ class Infinity:
         return "inf" if self.sign > 0 else "-inf"
 
 
+# Fraction("1e-100000000") would build a hundred-million-digit integer before failing.
+MAX_EXPONENT = 10_000
+_EXPONENT = re.compile(r"[eE]\s*([+-]?\d+)\s*$")
+
 POS_INF = Infinity(1)
 NEG_INF = Infinity(-1)
 
-Extended = Union[Fraction, Infinity]
+Extended = Fraction | Infinity
 
 
 def is_infinite(value: Extended) -> bool:
@@ -54,8 +59,10 @@ def parse_extended(text: object, where: str) -> Extended:
     """Read a number of the network format: integer, "p/q", decimal, "inf" or "-inf"."""
     if isinstance(text, bool):
         raise InputError(f"{where}: {text!r} is not a number")
-    if isinstance(text, (int, Fraction)):
-        return Fraction(text)
+    if isinstance(text, Infinity):
+        return text
+    if isinstance(text, numbers.Rational):  # int, Fraction, NumPy integers
+        return Fraction(int(text.numerator), int(text.denominator))
     if isinstance(text, float):
         # Only reached for floats handed in by the API; JSON numbers never arrive as floats.
         if text != text or text in (float("inf"), float("-inf")):
@@ -68,6 +75,9 @@ def parse_extended(text: object, where: str) -> Extended:
             return POS_INF
         if lowered in ("-inf", "-infinity"):
             return NEG_INF
+        exponent = _EXPONENT.search(stripped)
+        if exponent and abs(int(exponent.group(1))) > MAX_EXPONENT:
+            raise InputError(f"{where}: {text!r} has an exponent beyond ±{MAX_EXPONENT}")
         try:
             return Fraction(stripped)
         except (ValueError, ZeroDivisionError):

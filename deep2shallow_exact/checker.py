@@ -1,0 +1,173 @@
+"""Decide whether two networks agree on a whole domain, with evidence (DESIGN section 5).
+
+One search tree runs over both networks. At a leaf both are affine maps on a nonempty piece;
+they agree on it iff their difference D x + d is a combination Λ of the piece's equality rows
+(the affine hull of the piece is exactly their zero set). Otherwise a point of the piece where D
+does not vanish is a counterexample. Every verdict is confirmed by exact evaluation before it is
+returned, and PROVEN comes with a certificate the trusted kernel re-verifies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+
+from .affine import Affine
+from .domain import Domain, everywhere
+from .errors import InputError, UndefinedError
+from .evaluation import evaluate
+from .feasibility import LinearSystem, Solver, Witness
+from .formats import network_to_document
+from .network import Network
+from .numbers import Extended, Infinity, format_number
+from .search import Leaf, Search, SearchStats
+from .symbolic import Finished
+
+CERTIFICATE_FORMAT = "deep2shallow-exact/certificate"
+
+Output = tuple[Extended, ...] | str
+"""A network's exact output at a point, or "undefined" (an ∞ − ∞ on the way)."""
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    verdict: str  # "PROVEN" or "REFUTED"
+    scope: str
+    pieces_checked: int
+    counterexample: tuple[Fraction, ...] | None = None
+    outputs: tuple[Output, Output] | None = None
+    certificate: dict | None = None
+
+    @property
+    def proven(self) -> bool:
+        return self.verdict == "PROVEN"
+
+    def to_document(self) -> dict:
+        doc: dict = {"verdict": self.verdict, "scope": self.scope,
+                     "pieces_checked": self.pieces_checked}
+        if self.counterexample is not None and self.outputs is not None:
+            doc["counterexample"] = [format_number(v) for v in self.counterexample]
+            doc["outputs"] = [_output_text(o) for o in self.outputs]
+        return doc
+
+
+def _output_text(output: Output) -> str | list[str]:
+    if isinstance(output, str):
+        return output
+    if any(isinstance(v, Infinity) for v in output):
+        return "infinite"
+    return [format_number(v) for v in output]
+
+
+def _disagree(first: Output, second: Output) -> bool:
+    return any(isinstance(o, str) or any(isinstance(v, Infinity) for v in o)
+               for o in (first, second)) or first != second
+
+
+def exact_output(net: Network, x: Sequence[Fraction]) -> Output:
+    try:
+        return evaluate(net, x)
+    except UndefinedError:
+        return "undefined"
+
+
+def express(target: Affine, rows: Sequence[Affine]) -> list[Fraction] | None:
+    """Λ with target = Σ Λ_j rows_j (as vectors of coefficients and constant), or None."""
+    n = target.dim + 1
+    m = len(rows)
+    # Gaussian elimination on the n × (m + 1) system [rows^T | target].
+    matrix = [[r.coeffs[i] if i < n - 1 else r.const for r in rows]
+              + [target.coeffs[i] if i < n - 1 else target.const] for i in range(n)]
+    pivots: list[tuple[int, int]] = []
+    r = 0
+    for c in range(m):
+        p = next((i for i in range(r, n) if matrix[i][c]), None)
+        if p is None:
+            continue
+        matrix[r], matrix[p] = matrix[p], matrix[r]
+        inv = 1 / matrix[r][c]
+        matrix[r] = [v * inv for v in matrix[r]]
+        for i in range(n):
+            if i != r and matrix[i][c]:
+                f = matrix[i][c]
+                matrix[i] = [a - f * b for a, b in zip(matrix[i], matrix[r])]
+        pivots.append((r, c))
+        r += 1
+    if any(matrix[i][m] for i in range(r, n)):
+        return None
+    solution = [Fraction(0)] * m
+    for row, col in pivots:
+        solution[col] = matrix[row][m]
+    return solution
+
+
+class Refuted(Exception):
+    """Internal: stops the walk at the first confirmed counterexample."""
+
+    def __init__(self, point: tuple[Fraction, ...]) -> None:
+        self.point = point
+
+
+def check(a: Network, b: Network, domain: Domain | None = None, scope: str = "everywhere",
+          backend: str = "float",
+          progress: Callable[[SearchStats], None] | None = None) -> CheckResult:
+    """PROVEN (with a certificate) iff ``a`` and ``b`` agree at every point of ``domain``
+    (scope ``everywhere``) or off the walls of the search (scope ``open``); else REFUTED at a
+    rational point where their exact outputs differ or one is undefined or infinite."""
+    if a.input_dim != b.input_dim:
+        raise InputError(f"the networks take {a.input_dim} and {b.input_dim} inputs")
+    if a.output_dim != b.output_dim:
+        raise InputError(f"the networks have {a.output_dim} and {b.output_dim} outputs")
+    domain = domain if domain is not None else everywhere(a.input_dim)
+    solver = Solver(backend)
+    search = Search([a, b], domain, scope, solver)
+    search.start()
+    try:
+        for leaf in search.leaves():
+            search.record(leaf, _piece_entry(leaf, search, a.output_dim))
+            if progress is not None:
+                progress(search.stats)
+    except Refuted as refuted:
+        outputs = (exact_output(a, refuted.point), exact_output(b, refuted.point))
+        if not _disagree(*outputs):
+            raise AssertionError(
+                f"counterexample {refuted.point} not confirmed by evaluation") from None
+        return CheckResult("REFUTED", scope, search.stats.leaves, refuted.point, outputs)
+    certificate = {
+        "format": CERTIFICATE_FORMAT, "version": 1,
+        "networks": [network_to_document(a), network_to_document(b)],
+        "domain": domain.to_document(), "scope": scope, "tree": search.tree,
+    }
+    return CheckResult("PROVEN", scope, search.stats.leaves, certificate=certificate)
+
+
+def _piece_entry(leaf: Leaf, search: Search, outputs: int) -> dict:
+    if len(leaf.outcomes) != 2 or any(
+            isinstance(v, Infinity) for o in leaf.outcomes
+            if isinstance(o, Finished) for v in o.outputs):
+        raise Refuted(leaf.witness)  # undefined or infinite on the whole piece
+    first, second = leaf.outcomes
+    assert isinstance(first, Finished) and isinstance(second, Finished)
+    lambdas = []
+    for k in range(outputs):
+        difference = first.outputs[k] - second.outputs[k]
+        combination = express(difference, leaf.equalities)
+        if combination is None:
+            raise Refuted(_point_where_nonzero(leaf, difference, search))
+        lambdas.append([format_number(v) for v in combination])
+    return {"piece": {"witness": [format_number(v) for v in leaf.witness], "lambda": lambdas}}
+
+
+def _point_where_nonzero(leaf: Leaf, difference: Affine,
+                         search: Search) -> tuple[Fraction, ...]:
+    if difference(leaf.witness) != 0:
+        return leaf.witness
+    piece = search.system(leaf.path)
+    for side in (difference, -difference):
+        system = LinearSystem(piece.dim, (*piece.strict, side), piece.nonstrict, piece.equal)
+        answer = search.solver.solve(system)
+        if isinstance(answer, Witness):
+            return answer.point
+    raise AssertionError("a difference that is not zero on the affine hull of a nonempty "
+                         "piece must be nonzero somewhere on the piece")

@@ -1,0 +1,400 @@
+"""The ``deep2shallow`` command line (DESIGN section 7).
+
+Exit codes: 0 success or PROVEN; 1 REFUTED or an invalid certificate; 2 bad input, reported in
+one line on stderr without a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from fractions import Fraction
+from pathlib import Path
+
+from . import kernel
+from .checker import check
+from .construction import to_shallow
+from .domain import Domain, everywhere, load_polytope, parse_box
+from .errors import InputError, UndefinedError
+from .evaluation import evaluate
+from .formats import load_vnnlib_box, network_to_document, read_network_file, save_network
+from .network import Network
+from .numbers import format_number, parse_rational
+from .progress import Progress
+from .regions import CHECKPOINT_FORMAT, PieceEnumeration, counts_by_dim
+
+EXAMPLES = Path(__file__).parent / "examples"
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"deep2shallow: error: {message}\n")
+
+
+def _write_json(path: str | Path, doc: object) -> None:
+    """Write atomically, so an interrupted run never leaves half a file."""
+    target = Path(path)
+    tmp = target.with_name(f".{target.name}.tmp")
+    try:
+        tmp.write_text(json.dumps(doc, indent=1) + "\n")
+        os.replace(tmp, target)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot write: {exc.strerror}") from None
+
+
+def _print_json(doc: object) -> None:
+    print(json.dumps(doc, indent=1))
+
+
+def parse_point(text: str, n: int) -> tuple[Fraction, ...]:
+    parts = [p.strip() for p in text.split(",")]
+    point = tuple(parse_rational(p, f"--at coordinate {i + 1}") for i, p in enumerate(parts))
+    if len(point) != n:
+        raise InputError(f"--at: gives {len(point)} coordinates, the network takes {n} inputs")
+    return point
+
+
+def _domain(args: argparse.Namespace, n: int) -> Domain:
+    given = [name for name in ("box", "polytope", "vnnlib") if getattr(args, name, None)]
+    if len(given) > 1:
+        raise InputError(f"give at most one of --{' / --'.join(given)}")
+    if args.box:
+        return parse_box(args.box, n)
+    if args.polytope:
+        return load_polytope(args.polytope, n)
+    if args.vnnlib:
+        return load_vnnlib_box(args.vnnlib, n)
+    return everywhere(n)
+
+
+def _load(path: str) -> Network:
+    return read_network_file(path)[0]
+
+
+# -- info and evaluate -------------------------------------------------------------------------
+
+def cmd_info(args: argparse.Namespace) -> int:
+    net, extra = read_network_file(args.network)
+    info = {
+        "kind": net.kind, "input_dim": net.input_dim, "output_dim": net.output_dim,
+        "widths": list(net.widths), "hidden_widths": list(net.hidden_widths),
+        "parameters": net.parameter_count, "max_denominator": net.max_denominator,
+        "infinite_entries": net.is_extended,
+    }
+    for key in ("verified", "method", "unpruned_widths"):
+        if key in extra:
+            info[key] = extra[key]
+    if args.json:
+        _print_json(info)
+        return 0
+    print(f"{args.network}: {net.kind} network")
+    print(f"  input dimension   {net.input_dim}")
+    print(f"  layer widths      {' -> '.join(map(str, net.widths))}")
+    if "unpruned_widths" in extra:
+        print(f"  unpruned widths   {' -> '.join(map(str, extra['unpruned_widths']))}")
+    print(f"  parameters        {net.parameter_count}")
+    print(f"  largest denominator {net.max_denominator}")
+    print(f"  infinite entries  {'yes' if net.is_extended else 'no'}")
+    if "verified" in extra:
+        print(f"  verified          {extra['verified']}")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    net = _load(args.network)
+    point = parse_point(args.at, net.input_dim)
+    try:
+        output = evaluate(net, point)
+    except UndefinedError as exc:
+        raise InputError(f"{args.network}: undefined at this point: ∞ − ∞ at {exc}") from None
+    if args.json:
+        _print_json({"output": [format_number(v) for v in output]})
+    else:
+        print(" ".join(format_number(v) for v in output))
+    return 0
+
+
+# -- regions -----------------------------------------------------------------------------------
+
+def cmd_regions(args: argparse.Namespace) -> int:
+    net = _load(args.network)
+    domain = _domain(args, net.input_dim)
+    job = PieceEnumeration(net, domain, args.scope, args.backend)
+    if args.checkpoint and Path(args.checkpoint).exists():
+        doc = _read_checkpoint(args.checkpoint)
+        if doc.get("network") != network_to_document(net):
+            raise InputError(f"{args.checkpoint}: checkpoint is for a different network")
+        job.restore(doc, args.checkpoint)
+    progress = Progress("regions")
+    partial = False
+    last_save = time.monotonic()
+    previous = signal.getsignal(signal.SIGTERM)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        for _ in job:
+            progress.update(len(job.found), "pieces", job.stats.open_nodes)
+            if args.max_pieces is not None and len(job.found) >= args.max_pieces \
+                    and not job.complete:
+                partial = True
+                break
+            if args.checkpoint and time.monotonic() - last_save > 30:
+                _write_json(args.checkpoint, job.checkpoint(network_to_document(net)))
+                last_save = time.monotonic()
+    except KeyboardInterrupt:
+        partial = True
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        progress.close()
+    partial = partial or not job.complete
+    if args.checkpoint:
+        _write_json(args.checkpoint, job.checkpoint(network_to_document(net)))
+    counts = counts_by_dim(job.found)
+    doc: dict = {
+        "input_dim": net.input_dim, "scope": args.scope, "domain": domain.description,
+        "partial": partial,
+        "counts_by_dim": {str(d): c for d, c in sorted(counts.items(), reverse=True)},
+        "regions": counts.get(net.input_dim - len(domain.equalities), 0)
+        if args.scope == "everywhere" else len(job.found),
+    }
+    if not args.summary:
+        doc["pieces"] = [p.to_document() for p in job.found]
+    if args.json:
+        _print_json(doc)
+    else:
+        _print_counts(doc, args.network, progress.elapsed, job.stats.lp_calls)
+    if partial:
+        where = f"; resume with --checkpoint {args.checkpoint}" if args.checkpoint else ""
+        print(f"deep2shallow: stopped early: partial result{where}", file=sys.stderr)
+    return 0
+
+
+def _read_checkpoint(path: str) -> dict:
+    try:
+        doc = json.loads(Path(path).read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise InputError(f"{path}: cannot read checkpoint: {exc}") from None
+    if not isinstance(doc, dict) or doc.get("format") != CHECKPOINT_FORMAT:
+        raise InputError(f"{path}: not a {CHECKPOINT_FORMAT} file")
+    return doc
+
+
+def _print_counts(doc: dict, name: str, seconds: float, lp_calls: int) -> None:
+    status = " (PARTIAL)" if doc["partial"] else ""
+    print(f"pieces of {name} on {doc['domain']}, scope {doc['scope']}{status}")
+    print(f"  {'dim':>5}  {'pieces':>8}")
+    for dim, count in doc["counts_by_dim"].items():
+        print(f"  {dim:>5}  {count:>8}")
+    total = sum(doc["counts_by_dim"].values())
+    print(f"  total {total} pieces, {doc['regions']} full-dimensional regions "
+          f"({seconds:.2f} s, {lp_calls} LP calls)")
+
+
+# -- check and verify --------------------------------------------------------------------------
+
+def cmd_check(args: argparse.Namespace) -> int:
+    a, b = _load(args.first), _load(args.second)
+    domain = _domain(args, a.input_dim)
+    progress = Progress("check")
+    try:
+        result = check(a, b, domain, args.scope, args.backend,
+                       progress=lambda s: progress.update(s.leaves, "pieces", s.open_nodes))
+    finally:
+        progress.close()
+    if result.certificate is not None and args.certificate:
+        _write_json(args.certificate, result.certificate)
+    doc = result.to_document()
+    if args.json:
+        _print_json(doc)
+    else:
+        print(f"{result.verdict} ({result.scope}, {result.pieces_checked} pieces checked)")
+        if result.counterexample is not None:
+            print(f"  counterexample x = ({', '.join(doc['counterexample'])})")
+            print(f"  {args.first}: {_show(doc['outputs'][0])}")
+            print(f"  {args.second}: {_show(doc['outputs'][1])}")
+        elif args.certificate:
+            print(f"  certificate written to {args.certificate}")
+    return 0 if result.proven else 1
+
+
+def _show(output: str | list[str]) -> str:
+    return output if isinstance(output, str) else ", ".join(output)
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    try:
+        text = Path(args.certificate).read_text()
+    except FileNotFoundError:
+        raise InputError(f"{args.certificate}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{args.certificate}: cannot read: {exc}") from None
+    verdict = kernel.verify_text(text)
+    if args.json:
+        _print_json({"valid": verdict.valid, "reason": verdict.reason, "path": verdict.path,
+                     "pieces": verdict.pieces})
+    elif verdict.valid:
+        print(f"VALID: {verdict.reason}")
+    else:
+        print(f"INVALID at {verdict.path}: {verdict.reason}")
+    return 0 if verdict.valid else 1
+
+
+# -- convert -----------------------------------------------------------------------------------
+
+def cmd_convert(args: argparse.Namespace) -> int:
+    net = _load(args.network)
+    domain = _domain(args, net.input_dim)
+    if args.method == "closed-cells" and not args.no_verify:
+        raise InputError("--method closed-cells is wrong on walls and is only written with "
+                         "--no-verify (run check on the result to see the counterexample)")
+    progress = Progress("convert")
+    try:
+        result = to_shallow(net, args.method, domain, args.backend, verify=not args.no_verify,
+                            progress=lambda unit, done: progress.update(done, unit, 0))
+    finally:
+        progress.close()
+    widths = " -> ".join(map(str, result.network.widths))
+    if result.verdict is not None and not result.verdict.proven:
+        doc = result.verdict.to_document()
+        print(f"REFUTED: the {args.method} construction differs from {args.network} at "
+              f"x = ({', '.join(doc['counterexample'])}); nothing written", file=sys.stderr)
+        return 1
+    extra = {"verified": result.verified, "method": args.method, "domain": domain.description,
+             "unpruned_widths": list(result.unpruned_widths), "source": args.network}
+    if result.verdict is not None and args.certificate:
+        _write_json(args.certificate, result.verdict.certificate)
+        extra["certificate"] = args.certificate
+    save_network(result.network, args.output, extra)
+    status = "PROVEN equal" if result.verified else "NOT verified (--no-verify)"
+    print(f"wrote {args.output}: widths {widths} from {result.pieces} pieces, "
+          f"{result.terms} terms; {status} on {domain.description}")
+    return 0
+
+
+# -- demo --------------------------------------------------------------------------------------
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="deep2shallow-demo-"))
+    out.mkdir(parents=True, exist_ok=True)
+    path = EXAMPLES / "tiny.json"
+    net = _load(str(path))
+    print(f"1. example network {path.name}: widths {' -> '.join(map(str, net.widths))}")
+    x = (Fraction(1, 2), Fraction(-1, 3))
+    print(f"2. exact output at x = (1/2, -1/3): {format_number(evaluate(net, x)[0])}")
+    counts = counts_by_dim(PieceEnumeration(net))
+    print("3. pieces of Q^2 by dimension: "
+          + ", ".join(f"dim {d}: {c}" for d, c in sorted(counts.items(), reverse=True)))
+    result = to_shallow(net)
+    assert result.verdict is not None
+    shallow_path, cert_path = out / "tiny.shallow.json", out / "tiny.certificate.json"
+    if result.verdict.certificate is None:
+        print(f"4. the construction was REFUTED: {result.verdict.to_document()}")
+        return 1
+    save_network(result.network, shallow_path, {"verified": True, "method": "faces"})
+    _write_json(cert_path, result.verdict.certificate)
+    print(f"4. three-layer network {' -> '.join(map(str, result.network.widths))} "
+          f"(second layer gated by -inf) written to {shallow_path}")
+    print(f"5. checker: {result.verdict.verdict} on all of Q^2 "
+          f"({result.verdict.pieces_checked} pieces); certificate {cert_path}")
+    verdict = kernel.verify_text(cert_path.read_text())
+    print(f"6. trusted kernel re-verifies the certificate: "
+          f"{'VALID' if verdict.valid else 'INVALID: ' + verdict.reason}")
+    return 0 if verdict.valid else 1
+
+
+# -- the parser --------------------------------------------------------------------------------
+
+def _domain_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--box", help="closed box lo:hi,lo:hi,... (or one lo:hi for every input)")
+    p.add_argument("--polytope", help="polytope JSON file (format deep2shallow-exact/polytope)")
+    p.add_argument("--vnnlib", help="take the input box of a VNN-LIB property")
+
+
+def _backend_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--backend", choices=("float", "exact"), default="float",
+                   help="LP backend: float-guided with exact confirmation (default), or "
+                        "pure exact rational simplex")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="deep2shallow", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("demo", help="run the main job on a bundled example network")
+    p.add_argument("--out", help="directory for the files it writes (default: a new temp dir)")
+    p.set_defaults(run=cmd_demo)
+
+    p = sub.add_parser("info", help="kind, widths, parameters, denominators of a network")
+    p.add_argument("network")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_info)
+
+    p = sub.add_parser("evaluate", help="exact output at a rational point")
+    p.add_argument("network")
+    p.add_argument("--at", required=True, help="the point, e.g. 1/2,-3,0.25")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_evaluate)
+
+    p = sub.add_parser("regions", help="enumerate the pieces of the input domain exactly")
+    p.add_argument("network")
+    _domain_options(p)
+    p.add_argument("--scope", choices=("everywhere", "open"), default="everywhere")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--summary", action="store_true", help="counts only, no piece list")
+    p.add_argument("--max-pieces", type=int, help="stop after this many pieces (partial)")
+    p.add_argument("--checkpoint", help="save progress here and resume from it if it exists")
+    _backend_option(p)
+    p.set_defaults(run=cmd_regions)
+
+    p = sub.add_parser("check", help="prove two networks equal on a domain, or refute")
+    p.add_argument("first")
+    p.add_argument("second")
+    _domain_options(p)
+    p.add_argument("--scope", choices=("everywhere", "open"), default="everywhere")
+    p.add_argument("--certificate", help="write the certificate here when PROVEN")
+    p.add_argument("--json", action="store_true")
+    _backend_option(p)
+    p.set_defaults(run=cmd_check)
+
+    p = sub.add_parser("convert", help="rewrite as a three-layer extended-real network")
+    p.add_argument("network")
+    p.add_argument("-o", "--output", required=True, help="where to write the shallow network")
+    p.add_argument("--method", choices=("faces", "closed-cells"), default="faces")
+    _domain_options(p)
+    p.add_argument("--no-verify", action="store_true",
+                   help="write without proving (the file is marked \"verified\": false)")
+    p.add_argument("--certificate", help="also write the equality certificate here")
+    _backend_option(p)
+    p.set_defaults(run=cmd_convert)
+
+    p = sub.add_parser("verify", help="re-verify a certificate with the trusted kernel")
+    p.add_argument("certificate")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_verify)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "max_pieces", None) is not None and args.max_pieces < 1:
+        parser.error("--max-pieces must be at least 1")
+    try:
+        return args.run(args)
+    except InputError as exc:
+        print(f"deep2shallow: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("deep2shallow: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

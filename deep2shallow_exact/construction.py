@@ -1,0 +1,219 @@
+"""The constructive proof (DESIGN section 4): a network → an equal three-layer extended network.
+
+Given the pieces T of the domain with their affine maps f_T,
+
+    f = Σ_T 1_{cl T} · h_T,    h_T = Σ_{S ≥ T} (−1)^{dim S − dim T} f_S    (S ≥ T: T ⊆ cl S),
+
+and for a continuous f on all of Q^n, h_T = (−1)^{n − dim T} f_T suffices. Each term becomes
+p_T = ReLU(ReLU(h_T) − ∞·Σ violations of cl T) and q_T the same with −h_T; the output is
+Σ_T (p_T − q_T). proofs/THEOREM.md walks through the steps and names the functions below.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from itertools import product
+
+from .affine import Affine, combination
+from .checker import CheckResult, check, express
+from .domain import Domain, everywhere
+from .errors import InputError
+from .feasibility import Emptiness, LinearSystem, Solver
+from .network import Layer, Network, ReluNetwork
+from .numbers import NEG_INF, Extended
+from .regions import Piece, PieceEnumeration
+from .search import primitive
+
+METHODS = ("faces", "closed-cells")
+
+
+@dataclass(frozen=True)
+class Closure:
+    """cl T = {g ≥ 0 for g in ``nonneg``, e = 0 for e in ``zero``}."""
+
+    nonneg: tuple[Affine, ...]
+    zero: tuple[Affine, ...]
+
+    def contains(self, x: Sequence[Fraction]) -> bool:
+        return all(g(x) >= 0 for g in self.nonneg) and all(e(x) == 0 for e in self.zero)
+
+    def violations(self) -> tuple[Affine, ...]:
+        """Functions that are ≥ 0 everywhere, and all 0 exactly on cl T, once ReLU'd."""
+        return (*(-g for g in self.nonneg), *self.zero, *(-e for e in self.zero))
+
+
+@dataclass(frozen=True)
+class Term:
+    """One summand 1_{cl T} · h_T (one affine h per output)."""
+
+    piece: Piece
+    closure: Closure
+    h: tuple[Affine, ...]
+
+
+@dataclass(frozen=True)
+class Shallow:
+    network: ReluNetwork
+    method: str
+    pieces: int
+    terms: int
+    unpruned_widths: tuple[int, ...]
+    verdict: CheckResult | None
+
+    @property
+    def verified(self) -> bool:
+        return self.verdict is not None and self.verdict.proven
+
+
+def closure_of(piece: Piece) -> Closure:
+    """Step 3: relax the strict rows of a piece (the closure of a nonempty piece)."""
+    return Closure(piece.strict, piece.equal)
+
+
+def below(pieces: Sequence[Piece], domain: Domain) -> dict[int, list[int]]:
+    """Step 4: for each piece T (by index), the pieces S with T ⊆ cl S, T itself included.
+
+    Candidates share T's sign wherever T's sign is nonzero (pre-activations are continuous);
+    a candidate is kept when T's witness lies in cl S. On a polyhedral complex that decides
+    T ⊆ cl S; anywhere else the checker has the last word on the result."""
+    walls = domain.inequalities
+    keys = [_key(p, walls) for p in pieces]
+    index = {key: i for i, key in enumerate(keys)}
+    closures = [closure_of(p) for p in pieces]
+    result: dict[int, list[int]] = {}
+    for t, (piece, key) in enumerate(zip(pieces, keys)):
+        zeros = [i for i, s in enumerate(key) if s == "0"]
+        if len(zeros) <= 10:
+            candidates: Iterable[int] = (
+                index[k] for k in _fill(key, zeros) if k in index)
+        else:
+            candidates = range(len(pieces))
+        result[t] = [s for s in candidates
+                     if pieces[s].dim >= piece.dim and closures[s].contains(piece.witness)]
+    return result
+
+
+def _key(piece: Piece, walls: Sequence[Affine]) -> str:
+    return piece.signs + "".join("+" if g(piece.witness) > 0 else "0" for g in walls)
+
+
+def _fill(key: str, zeros: Sequence[int]) -> Iterable[str]:
+    chars = list(key)
+    for choice in product("+0-", repeat=len(zeros)):
+        for i, c in zip(zeros, choice):
+            chars[i] = c
+        yield "".join(chars)
+
+
+def terms_faces(pieces: Sequence[Piece], domain: Domain, continuous: bool) -> list[Term]:
+    """Step 5: h_T for every piece (inclusion–exclusion over the pieces above T)."""
+    n = domain.dim
+    if continuous and domain.is_everything:
+        return [Term(p, closure_of(p), tuple(f.scale((-1) ** (n - p.dim)) for f in p.maps))
+                for p in pieces]
+    above = below(pieces, domain)
+    terms = []
+    for t, piece in enumerate(pieces):
+        h = tuple(
+            combination([(Fraction((-1) ** (pieces[s].dim - piece.dim)), pieces[s].maps[k])
+                         for s in above[t]], n)
+            for k in range(len(piece.c)))
+        terms.append(Term(piece, closure_of(piece), h))
+    return terms
+
+
+def terms_closed_cells(pieces: Sequence[Piece], n: int) -> list[Term]:
+    """The naive sum over full-dimensional regions; wrong on shared walls."""
+    top = max(p.dim for p in pieces)
+    return [Term(p, closure_of(p), p.maps) for p in pieces if p.dim == top]
+
+
+def irredundant(closure: Closure, solver: Solver) -> Closure:
+    """Step 6: drop duplicate rows, equalities spanned by the others, and inequalities the
+    other rows imply (each decided by an exact emptiness certificate)."""
+    zero: list[Affine] = []
+    for e in dict.fromkeys(primitive(e) for e in closure.zero):
+        if express(e, zero) is None:
+            zero.append(e)
+    rows = [g for g in dict.fromkeys(primitive(g) for g in closure.nonneg)
+            if not g.is_constant]
+    kept = list(rows)
+    for g in rows:
+        others = [r for r in kept if r != g]
+        system = LinearSystem(g.dim, (-g,), tuple(others), tuple(zero))
+        if isinstance(solver.solve(system), Emptiness):
+            kept = others
+    return Closure(tuple(kept), tuple(zero))
+
+
+def build_network(terms: Sequence[Term], n: int, outputs: int) -> ReluNetwork:
+    """Step 7: first layer ReLU(±g) per distinct function, second layer p_T and q_T with −∞
+    gates, output Σ (p_T − q_T)."""
+    first: dict[Affine, int] = {}
+
+    def neuron(f: Affine) -> tuple[int, Fraction]:
+        g = primitive(f)
+        factor = next((a / b for a, b in zip((*f.coeffs, f.const), (*g.coeffs, g.const))
+                       if b), Fraction(1))
+        return first.setdefault(g, len(first)), factor
+
+    second: list[tuple[dict[int, Extended], int, int]] = []  # weights, output, sign
+    for term in terms:
+        gates = [neuron(v)[0] for v in term.closure.violations()]
+        for k, h in enumerate(term.h):
+            for sign, part in ((1, h), (-1, -h)):
+                if part.is_constant and part.const <= 0:
+                    continue  # ReLU(part) = 0 everywhere
+                j, factor = neuron(part)
+                weights: dict[int, Extended] = {g: NEG_INF for g in gates}
+                weights[j] = factor
+                second.append((weights, k, sign))
+    if not second:
+        zero = Affine.constant(n, 0)
+        first.setdefault(zero, 0)
+        second.append(({}, 0, 0))
+    order = list(first)
+    layer1 = Layer(tuple(f.coeffs for f in order), tuple(f.const for f in order))
+    layer2 = Layer(tuple(tuple(w.get(i, Fraction(0)) for i in range(len(order)))
+                         for w, _, _ in second), (Fraction(0),) * len(second))
+    layer3 = Layer(tuple(tuple(Fraction(s if k == out else 0) for _, k, s in second)
+                         for out in range(outputs)), (Fraction(0),) * outputs)
+    return ReluNetwork((layer1, layer2, layer3))
+
+
+def _unpruned_widths(terms: Sequence[Term], n: int, outputs: int) -> tuple[int, ...]:
+    first = sum(len(t.closure.violations()) + 2 * outputs for t in terms)
+    return (n, first, 2 * outputs * len(terms), outputs)
+
+
+def to_shallow(net: Network, method: str = "faces", domain: Domain | None = None,
+               backend: str = "float", verify: bool = True,
+               progress: Callable[[str, int], None] | None = None) -> Shallow:
+    """The three-layer extended-real network of DESIGN section 4 for ``net`` on ``domain``.
+
+    With ``verify`` (the default) the result is checked against ``net`` on the domain and its
+    verdict returned with it; callers must not present an unproven network as proven."""
+    if method not in METHODS:
+        raise InputError(f"--method: {method!r} must be one of {', '.join(METHODS)}")
+    domain = domain if domain is not None else everywhere(net.input_dim)
+    job = PieceEnumeration(net, domain, "everywhere", backend)
+    pieces = []
+    for piece in job:
+        pieces.append(piece)
+        if progress is not None:
+            progress("pieces", len(pieces))
+    n, outputs = net.input_dim, net.output_dim
+    if method == "faces":
+        # Gated networks may jump across their gates' walls; ReLU networks are continuous.
+        terms = terms_faces(pieces, domain, continuous=isinstance(net, ReluNetwork))
+    else:
+        terms = terms_closed_cells(pieces, n)
+    terms = [t for t in terms if any(not h.is_zero for h in t.h)]
+    unpruned = _unpruned_widths(terms, n, outputs)
+    solver = Solver(backend)
+    terms = [Term(t.piece, irredundant(t.closure, solver), t.h) for t in terms]
+    shallow = build_network(terms, n, outputs)
+    verdict = check(net, shallow, domain, "everywhere", backend) if verify else None
+    return Shallow(shallow, method, len(pieces), len(terms), unpruned, verdict)

@@ -1,0 +1,419 @@
+"""Certified feasibility of linear systems over the rationals.
+
+A system {f > 0 (strict), f ≥ 0 (nonstrict), f = 0 (equal)} is either nonempty, shown by a
+rational :class:`Witness` point, or empty, shown by a Motzkin certificate (:class:`Emptiness`):
+multipliers μ (≥ 0 on inequality rows) with Σ μ_r f_r constant κ, and κ < 0, or κ = 0 with some
+strict multiplier positive. Both are checked exactly in a few dot products.
+
+:class:`Solver` finds one of the two. Its "exact" backend runs a rational simplex
+(:mod:`.rational_simplex`); its "float" backend lets HiGHS solve the same margin LP in floats and
+only proposes: a rounded point, rounded duals, or the support of the duals on which a tiny exact
+LP is solved. Whatever fails to confirm goes to the exact backend, so every answer is exact.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+from flint import fmpq, fmpq_mat
+
+from .affine import Affine
+from .errors import InputError
+from .rational_simplex import pivot_columns, solve_margin
+
+# Denominators tried, smallest first, when rounding a proposed point or multipliers: small ones
+# give printable witnesses, 10**6 recovers vertices with moderate denominators from floats.
+_DENOMINATORS = (1, 2, 4, 16, 256, 10**6)
+# A float margin above this counts as "nonempty" for choosing what to propose first.
+_MARGIN_TOL = 1e-9
+# Candidates whose scaled rows are below −this in floats are not checked exactly.
+_PLAUSIBLE_TOL = 1e-9
+# Float duals below this fraction of the largest one are taken as zero (outside the support).
+_SUPPORT_TOL = 1e-9
+
+
+@dataclass(frozen=True)
+class LinearSystem:
+    """{x ∈ Q^dim : f(x) > 0 for f in strict, f(x) ≥ 0 for f in nonstrict, f(x) = 0 for f in
+    equal}."""
+
+    dim: int
+    strict: tuple[Affine, ...] = ()
+    nonstrict: tuple[Affine, ...] = ()
+    equal: tuple[Affine, ...] = ()
+
+    def __post_init__(self) -> None:
+        if isinstance(self.dim, bool) or not isinstance(self.dim, int) or self.dim < 0:
+            raise InputError(f"linear system: dimension must be a nonnegative int, "
+                             f"got {self.dim!r}")
+        for kind in ("strict", "nonstrict", "equal"):
+            rows = tuple(getattr(self, kind))
+            object.__setattr__(self, kind, rows)
+            for i, f in enumerate(rows):
+                if f.dim != self.dim:
+                    raise InputError(f"linear system: {kind} row {i} has {f.dim} coefficients, "
+                                     f"expected {self.dim}")
+
+    @property
+    def rows(self) -> tuple[Affine, ...]:
+        """All rows: strict, then nonstrict, then equal (the order multipliers follow)."""
+        return (*self.strict, *self.nonstrict, *self.equal)
+
+
+@dataclass(frozen=True)
+class Witness:
+    """A point satisfying every row of the system."""
+
+    point: tuple[Fraction, ...]
+
+
+@dataclass(frozen=True)
+class Emptiness:
+    """Motzkin multipliers, aligned with the system's strict, nonstrict and equal rows."""
+
+    strict: tuple[Fraction, ...]
+    nonstrict: tuple[Fraction, ...]
+    equal: tuple[Fraction, ...]
+
+
+def is_witness(system: LinearSystem, point: Sequence[Fraction]) -> bool:
+    return _ExactRows(system).satisfied(point)
+
+
+def is_emptiness_certificate(system: LinearSystem, cert: Emptiness) -> bool:
+    """Valid iff the strict and nonstrict multipliers are ≥ 0, Σ μ_r f_r has no x-term, and its
+    constant κ is < 0, or κ = 0 with some strict multiplier > 0."""
+    if (len(cert.strict), len(cert.nonstrict), len(cert.equal)) != (
+            len(system.strict), len(system.nonstrict), len(system.equal)):
+        return False
+    return _ExactRows(system).certifies((*cert.strict, *cert.nonstrict, *cert.equal))
+
+
+@dataclass
+class SolverStats:
+    """calls: solve() calls; float_confirmed: float-backend answers confirmed without a full
+    exact solve (possibly after an exact solve restricted to the rows the float duals
+    support); exact_fallbacks: float-backend calls that needed a full exact solve;
+    exact_calls: runs of the rational simplex, on full systems or on such supports;
+    seconds: total time inside solve()."""
+
+    calls: int = 0
+    float_confirmed: int = 0
+    exact_fallbacks: int = 0
+    exact_calls: int = 0
+    seconds: float = 0.0
+
+
+class Solver:
+    """Decides linear systems; every answer is confirmed exactly before it is returned."""
+
+    def __init__(self, backend: str = "float") -> None:
+        if backend not in ("float", "exact"):
+            raise InputError(f"solver backend: unknown {backend!r}, expected 'float' or 'exact'")
+        self.backend = backend
+        self.stats = SolverStats()
+        self._highs = _quiet_highs() if backend == "float" else None
+        self._cache = _RowCache()
+
+    def solve(self, system: LinearSystem, hint: Sequence[Fraction] | None = None
+              ) -> Witness | Emptiness:
+        start = time.perf_counter()
+        self.stats.calls += 1
+        rows = _ExactRows(system, self._cache)
+        answer: Witness | Emptiness | None = None
+        if hint is not None and rows.satisfied(hint):
+            answer = Witness(tuple(Fraction(v) for v in hint))
+        elif self._highs is not None:
+            answer = self._solve_float(rows)
+            if answer is None:
+                self.stats.exact_fallbacks += 1
+            else:
+                self.stats.float_confirmed += 1
+        if answer is None:
+            answer = self._solve_exact(rows)
+        self.stats.seconds += time.perf_counter() - start
+        return answer
+
+    def _solve_exact(self, rows: _ExactRows) -> Witness | Emptiness:
+        self.stats.exact_calls += 1
+        result = solve_margin(rows.rows, rows.counts[0], rows.counts[1], rows.dim)
+        if result.point is not None:
+            # The last candidate is the vertex itself, so one always confirms.
+            point = next((p for p in rows.candidates([_fraction(v) for v in result.point])
+                          if rows.satisfied(p)), None)
+            if point is None:
+                raise AssertionError("rational simplex returned a point that is no witness")
+            return Witness(tuple(_fraction(v) for v in point))
+        assert result.multipliers is not None
+        if not rows.certifies(result.multipliers):
+            raise AssertionError("rational simplex returned an invalid emptiness certificate")
+        return rows.emptiness(result.multipliers)
+
+    def _solve_float(self, rows: _ExactRows) -> Witness | Emptiness | None:
+        """Propose with HiGHS and confirm exactly; None when nothing proposed confirms."""
+        if not rows.rows:
+            return Witness((Fraction(0),) * rows.dim)
+        try:
+            lp = _FloatLP(rows)
+        except OverflowError:
+            return None
+        status, margin, point, duals = lp.run(self._highs)
+        if status == "optimal" and margin > _MARGIN_TOL:
+            approx = [Fraction(v) for v in point]
+            for p in rows.candidates(approx):
+                if lp.plausible(p) and rows.satisfied(p):
+                    return Witness(tuple(_fraction(v) for v in p))
+            return None
+        if status not in ("optimal", "infeasible"):
+            return None
+        for multipliers in _rounded(duals):
+            if rows.certifies(multipliers):
+                return rows.emptiness(multipliers)
+        return self._solve_support(rows, duals)
+
+    def _solve_support(self, rows: _ExactRows, duals: np.ndarray) -> Emptiness | None:
+        """Exact LP on the rows the float duals use; its certificate, padded with zeros, is
+        one for the whole system."""
+        big = float(np.max(np.abs(duals))) if len(duals) else 0.0
+        if big == 0.0 or not math.isfinite(big):
+            return None
+        support = [r for r in range(len(duals)) if abs(duals[r]) > _SUPPORT_TOL * big]
+        self.stats.exact_calls += 1
+        result = solve_margin([rows.rows[r] for r in support],
+                              sum(r < rows.counts[0] for r in support),
+                              sum(rows.counts[0] <= r < rows.counts[0] + rows.counts[1]
+                                  for r in support), rows.dim)
+        if result.multipliers is None:
+            return None
+        multipliers = [fmpq(0)] * len(rows.rows)
+        for r, v in zip(support, result.multipliers):
+            multipliers[r] = v
+        return rows.emptiness(multipliers) if rows.certifies(multipliers) else None
+
+
+class _ExactRows:
+    """A system's rows as one exact matrix [coefficients | constant]: a check is one flint
+    matrix product instead of per-entry Fraction arithmetic, which is ~20x slower."""
+
+    def __init__(self, system: LinearSystem, cache: _RowCache | None = None) -> None:
+        self.system = system
+        self.dim = system.dim
+        self.counts = (len(system.strict), len(system.nonstrict), len(system.equal))
+        self._entries = [_entry(f) if cache is None else cache.get(f) for f in system.rows]
+        self.rows = [e[1] for e in self._entries]
+        self.matrix = fmpq_mat(len(self.rows), self.dim + 1, [a for r in self.rows for a in r])
+        self._solved_equalities: tuple[list[int], fmpq_mat] | None = None
+
+    def float_rows(self) -> np.ndarray:
+        """The rows as floats, m × (dim + 1); OverflowError if some entry is too large."""
+        for e in self._entries:
+            if e[2] is None:
+                e[2] = [a.numerator / a.denominator for a in (*e[0].coeffs, e[0].const)]
+        return np.array([e[2] for e in self._entries], dtype=float).reshape(
+            len(self.rows), self.dim + 1)
+
+    def satisfied(self, point: Sequence[Fraction | fmpq]) -> bool:
+        if len(point) != self.dim:
+            return False
+        values = (self.matrix * fmpq_mat(self.dim + 1, 1, [*map(_fmpq, point), 1])).entries()
+        s, n, _ = self.counts
+        return (all(v > 0 for v in values[:s]) and all(v >= 0 for v in values[s:s + n])
+                and not any(values[s + n:]))
+
+    def certifies(self, multipliers: Sequence[Fraction | fmpq]) -> bool:
+        # Certificates are sparse (at most dim + 1 rows in a basic one): summing only the
+        # rows with nonzero multipliers beats a full matrix product.
+        s, n, _ = self.counts
+        if len(multipliers) != len(self.rows):
+            return False
+        total = [fmpq(0)] * (self.dim + 1)
+        strict_used = False
+        for r, v in enumerate(multipliers):
+            if not v:
+                continue
+            if r < s + n:
+                if v < 0:
+                    return False
+                strict_used = strict_used or r < s
+            q = _fmpq(v)
+            for i, a in enumerate(self.rows[r]):
+                if a:
+                    total[i] += q * a
+        if any(total[:self.dim]):
+            return False
+        kappa = total[self.dim]
+        return kappa < 0 or (kappa == 0 and strict_used)
+
+    def emptiness(self, multipliers: Sequence[Fraction | fmpq]) -> Emptiness:
+        s, n, _ = self.counts
+        mu = tuple(_fraction(v) for v in multipliers)
+        return Emptiness(mu[:s], mu[s:s + n], mu[s + n:])
+
+    def candidates(self, approx: Sequence[Fraction]) -> Iterator[list[fmpq]]:
+        """Points near approx, smallest denominators first, ending with approx itself; each is
+        moved onto the equalities' affine hull when they are consistent, so that rounding does
+        not break them."""
+        seen: set[tuple[fmpq, ...]] = set()
+        for bound in (*_DENOMINATORS, None):
+            rounded = [v if bound is None else v.limit_denominator(bound) for v in approx]
+            point = self._onto_equalities([_fmpq(v) for v in rounded])
+            key = tuple(point)
+            if key not in seen:
+                seen.add(key)
+                yield point
+
+    def _onto_equalities(self, point: list[fmpq]) -> list[fmpq]:
+        """Keep the free coordinates of the equalities' echelon form and solve for the pivot
+        ones, which changes the point by about as much as the rounding did."""
+        s, n, e = self.counts
+        if not e:
+            return point
+        if self._solved_equalities is None:
+            reduced, rank = fmpq_mat([self.rows[r] for r in range(s + n, s + n + e)]).rref()
+            self._solved_equalities = (pivot_columns(reduced), reduced)
+        pivots, reduced = self._solved_equalities
+        if pivots and pivots[-1] == self.dim:
+            return point
+        pivot_set = set(pivots)
+        out = list(point)
+        for i, p in enumerate(pivots):
+            out[p] = -reduced[i, self.dim] - sum(
+                (reduced[i, j] * point[j] for j in range(self.dim)
+                 if j not in pivot_set and reduced[i, j] != 0), fmpq(0))
+        return out
+
+
+class _RowCache:
+    """Exact (and, on demand, float) forms of rows, keyed by object identity: the search
+    engine passes the same Affine objects (domain rows, path rows) in call after call, and
+    converting Fractions dominates the cost of small systems. Each entry holds its Affine, so
+    an id cannot be reused by another object while it is cached."""
+
+    _LIMIT = 20000
+
+    def __init__(self) -> None:
+        self._entries: dict[int, list[Any]] = {}
+
+    def get(self, f: Affine) -> list[Any]:
+        entry = self._entries.get(id(f))
+        if entry is None:
+            if len(self._entries) >= self._LIMIT:
+                self._entries.clear()
+            entry = self._entries[id(f)] = _entry(f)
+        return entry
+
+
+def _entry(f: Affine) -> list[Any]:
+    """[f, exact row [a_1, …, a_n, c], float row or None until needed]."""
+    return [f, [fmpq(a.numerator, a.denominator) for a in (*f.coeffs, f.const)], None]
+
+
+class _FloatLP:
+    """The margin LP in floats for HiGHS: max t, σ_r f_r(x) ≥ t (strict), σ_r f_r(x) ≥ 0,
+    σ_r f_r(x) = 0, t ≤ 1. Each row is scaled by a power of two σ_r to make its largest
+    coefficient about 1, so t is a comparable margin and σ_r is exact in binary."""
+
+    def __init__(self, rows: _ExactRows) -> None:
+        s, n, e = rows.counts
+        m, dim = len(rows.rows), rows.dim
+        dense = rows.float_rows()
+        size = np.max(np.abs(dense[:, :dim]), axis=1) if dim else np.zeros(m)
+        size = np.where(size > 0, size, np.abs(dense[:, dim]))
+        self.scale = np.ldexp(1.0, -np.frexp(size)[1])
+        dense *= self.scale[:, None]
+        self.counts = rows.counts
+        self.dim = dim
+        self.dense = dense
+        body = np.zeros((m, dim + 1))
+        body[:, :dim] = dense[:, :dim]
+        body[:s, dim] = -1.0
+        lower = -dense[:, dim]
+        upper = np.full(m, np.inf)
+        upper[s + n:] = lower[s + n:]
+        nonzero_rows, nonzero_cols = np.nonzero(body)
+        starts = np.searchsorted(nonzero_rows, np.arange(m)).astype(np.int32)
+        cost = np.zeros(dim + 1)
+        cost[dim] = 1.0
+        col_upper = np.full(dim + 1, np.inf)
+        col_upper[dim] = 1.0
+        self.model = (dim + 1, m, len(nonzero_rows), 2, -1, 0.0,  # row-wise matrix, maximize
+                      cost, np.full(dim + 1, -np.inf), col_upper, lower, upper, starts,
+                      nonzero_cols.astype(np.int32), body[nonzero_rows, nonzero_cols],
+                      np.zeros(dim + 1, dtype=np.int32))
+
+    def plausible(self, point: Sequence[fmpq]) -> bool:
+        """A float pre-check that skips the exact check of clearly infeasible candidates.
+        Equalities are left out: candidates are put on them exactly."""
+        s, n, _ = self.counts
+        values = self.dense[:s + n, :self.dim] @ np.array([float(v) for v in point]) \
+            + self.dense[:s + n, self.dim]
+        return bool(np.all(values > -_PLAUSIBLE_TOL))
+
+    def run(self, highs: Any) -> tuple[str, float, list[float], np.ndarray]:
+        """(status, margin t, point x, multipliers per original row)."""
+        highs.passModel(*self.model)
+        highs.run()
+        status = highs.modelStatusToString(highs.getModelStatus())
+        if status == "Optimal":
+            solution = highs.getSolution()
+            # A maximisation reports ≥-row duals as ≤ 0; the multipliers are their negatives.
+            duals = -np.asarray(solution.row_dual) * self.scale
+            values = solution.col_value
+            return "optimal", values[self.dim], values[:self.dim], duals
+        if status == "Infeasible":
+            _, has_ray, ray = highs.getDualRay()
+            if has_ray:
+                # The ray comes with the opposite sign convention: ≥-rows get ≥ 0 entries.
+                return "infeasible", 0.0, [], np.asarray(ray) * self.scale
+        return "unknown", 0.0, [], np.zeros(0)
+
+
+def _rounded(duals: np.ndarray) -> Iterator[list[Fraction]]:
+    """Rational multipliers near the float duals, smallest denominators first, after scaling
+    the largest to 1 (certificates are invariant under positive scaling)."""
+    big = float(np.max(np.abs(duals))) if len(duals) else 0.0
+    if big == 0.0 or not math.isfinite(big):
+        return
+    exact = [Fraction(float(v)) / Fraction(big) if abs(v) > _SUPPORT_TOL * big else Fraction(0)
+             for v in duals]
+    for bound in _DENOMINATORS:
+        yield [v.limit_denominator(bound) if v else v for v in exact]
+    yield exact
+
+
+def _quiet_highs() -> Any:
+    """A silent HiGHS instance. Its first construction in a process prints a banner on the C
+    stdout before any option can be set, so the banner is sent to /dev/null at the descriptor
+    level."""
+    from highspy import _core
+
+    sys.stdout.flush()
+    saved = os.dup(1)
+    sink = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(sink, 1)
+        highs = _core._Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(sink)
+    highs.setOptionValue("output_flag", False)
+    # Presolve costs more than it saves on LPs of a few dozen rows.
+    highs.setOptionValue("presolve", "off")
+    return highs
+
+
+def _fmpq(v: Fraction | fmpq | int) -> fmpq:
+    return v if isinstance(v, fmpq) else fmpq(v.numerator, v.denominator)
+
+
+def _fraction(v: Fraction | fmpq) -> Fraction:
+    return v if isinstance(v, Fraction) else Fraction(int(v.p), int(v.q))

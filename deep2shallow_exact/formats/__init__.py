@@ -1,0 +1,66 @@
+"""Reading and writing networks, and reading VNN-LIB input boxes.
+
+Networks load by file extension: .json (the network document of DESIGN section 8), .npz,
+.nnet, .onnx and .pt/.pth. Every number is exact: decimals in text files are the decimals they
+spell, and binary floats from NumPy, ONNX or PyTorch are the rationals they denote exactly.
+Every problem with a file raises :class:`~deep2shallow_exact.errors.InputError` naming it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from ..errors import InputError
+from ..network import Network
+from .json_format import (
+    NETWORK_FORMAT,
+    network_from_document,
+    network_to_document,
+    parse_json_text,
+    read_json_network,
+    save_network,
+    write_json_atomically,
+)
+from .nnet_format import load_nnet
+from .npz_format import load_npz
+from .onnx_format import load_onnx
+from .torch_format import load_torch
+from .vnnlib import load_vnnlib_box
+
+__all__ = [
+    "NETWORK_FORMAT",
+    "load_network",
+    "load_vnnlib_box",
+    "network_from_document",
+    "network_to_document",
+    "parse_json_text",
+    "read_network_file",
+    "save_network",
+    "write_json_atomically",
+]
+
+_READERS: dict[str, Callable[[str | Path], Network]] = {
+    ".npz": load_npz, ".nnet": load_nnet, ".onnx": load_onnx, ".pt": load_torch,
+    ".pth": load_torch,
+}
+
+
+def read_network_file(path: str | Path) -> tuple[Network, dict]:
+    """The network in ``path`` and, for a JSON file, its other top-level keys ({} otherwise)."""
+    where = str(path)
+    suffix = Path(path).suffix.lower()
+    if suffix != ".json" and suffix not in _READERS:
+        raise InputError(f"{where}: unknown network file type {suffix or '(no extension)'!r}; "
+                         "expected .json, .npz, .nnet, .onnx, .pt or .pth")
+    if not Path(path).exists():
+        raise InputError(f"{where}: no such file")
+    if Path(path).is_dir():
+        raise InputError(f"{where}: is a directory, not a network file")
+    if suffix == ".json":
+        return read_json_network(path)
+    return _READERS[suffix](path), {}
+
+
+def load_network(path: str | Path) -> Network:
+    return read_network_file(path)[0]

@@ -1,0 +1,135 @@
+"""Exact rational simplex for the margin LP behind certified feasibility.
+
+Rows are f_r(x) = a_r·x + c_r, given as [a_r1, …, a_rn, c_r]: first the strict rows (f > 0),
+then the nonstrict rows (f ≥ 0), then the equalities (f = 0). The margin LP
+
+    max t   subject to   f_i(x) ≥ t (strict),  t ≤ 1,  f_j(x) ≥ 0,  f_k(x) = 0,  x free
+
+has the dual, over multipliers λ = (y ≥ 0 on strict rows, z ≥ 0 on nonstrict rows, w free on
+equalities) and s ≥ 0 on t ≤ 1,
+
+    min κ(λ) + s   subject to   Σ_r λ_r a_r = 0,   Σ_i y_i + s = 1,      κ(λ) = Σ_r λ_r c_r.
+
+The simplex runs on this dual because it is always feasible (λ = 0, s = 1 is a vertex) and has
+only n + 1 equality rows, so a basis is a tiny square matrix however many rows the system has.
+Every dual-feasible λ of value ≤ 0 is already a Motzkin certificate: κ ≤ −s ≤ 0, and κ = 0
+forces s = 0 and Σ y = 1. A dual ray has Σ y + s = 0, hence y = 0, and κ < 0: a Farkas
+certificate. If the optimum is positive, the simplex multipliers (π_x, π_t) are primal optimal
+and x = −π_x has f_i(x) ≥ π_t > 0 on every strict row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from flint import fmpq, fmpq_mat
+
+# Dantzig's rule is quicker on these LPs but may cycle on degenerate vertices, which the
+# all-zero right-hand side makes the rule here. After this many degenerate pivots in a row,
+# Bland's rule takes over until the objective moves again, which guarantees termination.
+_DEGENERATE_BEFORE_BLAND = 8
+
+_ZERO = fmpq(0)
+
+
+@dataclass(frozen=True)
+class MarginResult:
+    """Exactly one field is set: a point satisfying every row, or multipliers (one per row,
+    aligned with the rows) forming a Motzkin certificate that the system is empty."""
+
+    point: tuple[fmpq, ...] | None = None
+    multipliers: tuple[fmpq, ...] | None = None
+
+
+def pivot_columns(matrix: fmpq_mat) -> list[int]:
+    """Indices of the pivot columns of the reduced row echelon form (a greedy column basis)."""
+    reduced, rank = matrix.rref()
+    pivots = []
+    column = 0
+    for i in range(rank):
+        while reduced[i, column] == 0:
+            column += 1
+        pivots.append(column)
+    return pivots
+
+
+def solve_margin(rows: Sequence[Sequence[fmpq]], strict: int, nonstrict: int,
+                 dim: int) -> MarginResult:
+    """Decide the system exactly; see the module docstring for the method."""
+    m = len(rows)
+    # Only the coordinates of a column basis of the coefficient matrix matter: every other
+    # coordinate's column is a combination of theirs, so setting it to 0 loses no value of the
+    # rows and keeps the dual's equality rows independent.
+    coords = pivot_columns(fmpq_mat(m, dim, [row[p] for row in rows for p in range(dim)])) \
+        if m and dim else []
+    size = len(coords) + 1
+
+    # Dual columns: index 0 is s; strict and nonstrict rows have one column, equalities two
+    # (w = w⁺ − w⁻). col_row/col_sign map a column back to its row.
+    col_row = [-1]
+    col_sign = [1]
+    for r in range(m):
+        col_row.append(r)
+        col_sign.append(1)
+        if r >= strict + nonstrict:
+            col_row.append(r)
+            col_sign.append(-1)
+    width = len(col_row)
+    columns = [[_ZERO] * (size - 1) + [fmpq(1)]]
+    cost = [fmpq(1)]
+    for r, sign in zip(col_row[1:], col_sign[1:]):
+        row = rows[r]
+        columns.append([row[p] * sign for p in coords] + [fmpq(int(r < strict))])
+        cost.append(row[dim] * sign)
+    matrix = fmpq_mat(size, width, [columns[j][i] for i in range(size) for j in range(width)])
+    cost_row = fmpq_mat(1, width, cost)
+
+    # s first, so the greedy basis holds s and columns whose x-parts are independent: its
+    # basic solution is s = 1, everything else 0, which is feasible.
+    basis = pivot_columns(matrix)
+    degenerate = 0
+    while True:
+        inverse = fmpq_mat(size, size, [columns[j][i] for i in range(size) for j in basis]).inv()
+        values = [inverse[i, size - 1] for i in range(size)]
+        if sum((cost[j] * v for j, v in zip(basis, values)), _ZERO) <= 0:
+            return _multipliers(m, col_row, col_sign, dict(zip(basis, values)))
+        prices = fmpq_mat(1, size, [cost[j] for j in basis]) * inverse
+        reduced = (cost_row - prices * matrix).entries()
+        if degenerate >= _DEGENERATE_BEFORE_BLAND:
+            entering = next((j for j in range(width) if reduced[j] < 0), -1)
+        else:
+            entering = min(range(width), key=reduced.__getitem__)
+            if reduced[entering] >= 0:
+                entering = -1
+        if entering < 0:
+            point = [_ZERO] * dim
+            for i, p in enumerate(coords):
+                point[p] = -prices[0, i]
+            return MarginResult(point=tuple(point))
+        direction = (inverse * fmpq_mat(size, 1, columns[entering])).entries()
+        leave = -1
+        best = _ZERO
+        for i, u in enumerate(direction):
+            if u > 0:
+                ratio = values[i] / u
+                if leave < 0 or ratio < best or (ratio == best and basis[i] < basis[leave]):
+                    leave, best = i, ratio
+        if leave < 0:
+            # Unbounded dual: the ray raises the entering column and moves the basis by
+            # −direction; its κ is the (negative) reduced cost.
+            ray = {j: -u for j, u in zip(basis, direction)}
+            ray[entering] = fmpq(1)
+            return _multipliers(m, col_row, col_sign, ray)
+        degenerate = degenerate + 1 if best == 0 else 0
+        basis[leave] = entering
+
+
+def _multipliers(m: int, col_row: list[int], col_sign: list[int],
+                 values: dict[int, fmpq]) -> MarginResult:
+    """Fold dual column values into one multiplier per row (s is dropped)."""
+    out = [_ZERO] * m
+    for j, v in values.items():
+        if col_row[j] >= 0 and v:
+            out[col_row[j]] += v * col_sign[j]
+    return MarginResult(multipliers=tuple(out))

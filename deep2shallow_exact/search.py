@@ -1,0 +1,295 @@
+"""The search tree that partitions a domain into pieces (DESIGN section 3).
+
+One tree serves every caller: piece enumeration walks it over one network, the checker over two.
+At each node every network is evaluated symbolically until one needs the sign of an affine
+function φ the path does not fix; the node then splits into φ > 0, φ = 0, φ < 0 (scope
+``everywhere``) or φ > 0, φ < 0 (scope ``open``). Each child is decided exactly: a rational
+witness point, or Motzkin multipliers proving it empty. A child whose side of φ holds at the
+parent's witness inherits that witness, and when both strict sides are nonempty the zero side
+gets the point where the segment between their witnesses crosses φ = 0 — so a split costs about
+one LP, and the work grows with the pieces found, not with 2^(number of neurons).
+
+The tree is recorded in the certificate layout of proofs/CERTIFICATE.md as it is built.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+import flint
+
+from .affine import Affine
+from .domain import Domain
+from .errors import InputError
+from .feasibility import Emptiness, LinearSystem, Solver, Witness
+from .network import Network
+from .numbers import format_number
+from .symbolic import Finished, Need, Program, RunState, Undefined
+
+SIGNS = {"+": 1, "0": 0, "-": -1}
+SCOPES = ("everywhere", "open")
+
+
+def primitive(f: Affine) -> Affine:
+    """f scaled by a positive factor to coprime integer coefficients (sign-preserving)."""
+    values = (*f.coeffs, f.const)
+    lcm = math.lcm(*(v.denominator for v in values))
+    ints = [int(v * lcm) for v in values]
+    g = math.gcd(*ints) or 1
+    return Affine(tuple(Fraction(v // g) for v in ints[:-1]), Fraction(ints[-1] // g))
+
+
+def row_document(f: Affine) -> list[str]:
+    return [format_number(a) for a in f.coeffs] + [format_number(f.const)]
+
+
+def equality_rank(rows: Sequence[Affine], n: int) -> int:
+    if not rows:
+        return 0
+    return flint.fmpq_mat(len(rows), n, [flint.fmpq(c.numerator, c.denominator)
+                                         for f in rows for c in f.coeffs]).rank()
+
+
+@dataclass(frozen=True)
+class PathRow:
+    """A split on the way from the root: ``function`` is >0, =0 or <0 as ``side`` says."""
+
+    function: Affine
+    side: str
+
+    @property
+    def asserted(self) -> Affine:
+        """The row as the certificate states it: φ > 0, −φ > 0, or φ = 0."""
+        return -self.function if self.side == "-" else self.function
+
+
+@dataclass
+class Node:
+    index: int
+    path: tuple[PathRow, ...]
+    known: dict[Affine, int]
+    witness: tuple[Fraction, ...]
+    states: tuple[RunState | Finished, ...]
+
+
+@dataclass(frozen=True)
+class Leaf:
+    """A nonempty piece on which every network finished, or one was undefined."""
+
+    index: int
+    path: tuple[PathRow, ...]
+    witness: tuple[Fraction, ...]
+    outcomes: tuple[Finished | Undefined, ...]
+    equalities: tuple[Affine, ...]
+    dim: int
+
+
+@dataclass
+class SearchStats:
+    nodes: int = 0
+    leaves: int = 0
+    empty: int = 0
+    splits: int = 0
+    free_witnesses: int = 0
+    lp_calls: int = 0
+    open_nodes: int = 0
+
+
+@dataclass
+class Search:
+    """Depth-first search over ``networks`` (same input dimension) on ``domain``.
+
+    Iterate :meth:`leaves`; the caller records each leaf's verdict in :attr:`tree` with
+    :meth:`record`. ``split_domain_walls`` also splits every leaf by the domain's facets, so that
+    pieces on a box's boundary are pieces of their own.
+    """
+
+    networks: Sequence[Network]
+    domain: Domain
+    scope: str = "everywhere"
+    solver: Solver = field(default_factory=Solver)
+    split_domain_walls: bool = False
+    tree: list[dict | None] = field(default_factory=list)
+    stats: SearchStats = field(default_factory=SearchStats)
+
+    def __post_init__(self) -> None:
+        if self.scope not in SCOPES:
+            raise InputError(f"scope: {self.scope!r} must be one of {', '.join(SCOPES)}")
+        self.n = self.domain.dim
+        for i, net in enumerate(self.networks):
+            if net.input_dim != self.n:
+                raise InputError(f"network {i + 1} takes {net.input_dim} inputs, "
+                                 f"the domain has dimension {self.n}")
+        self.programs = [Program(net) for net in self.networks]
+        self.stack: list[Node] = []
+
+    # -- starting and resuming ---------------------------------------------------------------
+
+    def start(self) -> None:
+        witness = self._root_witness()
+        self.tree = [None]
+        self.stack = [self._node(0, (), witness)]
+
+    def resume(self, tree: list[dict | None],
+               open_nodes: Sequence[tuple[int, tuple[PathRow, ...], tuple[Fraction, ...]]]
+               ) -> None:
+        """Continue a search saved with :meth:`open_nodes` (states are recomputed)."""
+        self.tree = list(tree)
+        self.stack = [self._node(i, path, w) for i, path, w in reversed(open_nodes)]
+
+    def open_nodes(self) -> list[tuple[int, tuple[PathRow, ...], tuple[Fraction, ...]]]:
+        """The unexplored nodes, next first."""
+        return [(node.index, node.path, node.witness) for node in reversed(self.stack)]
+
+    def _root_witness(self) -> tuple[Fraction, ...]:
+        if self.domain.is_everything:
+            return (Fraction(0),) * self.n
+        answer = self._solve((), None)
+        if isinstance(answer, Emptiness):
+            raise InputError(f"domain: {self.domain.description} is empty")
+        return answer.point
+
+    def _node(self, index: int, path: tuple[PathRow, ...],
+              witness: tuple[Fraction, ...]) -> Node:
+        known = {e.canonical()[0]: 0 for e in self.domain.equalities if not e.is_constant}
+        for row in path:
+            g, s = row.function.canonical()
+            known[g] = SIGNS[row.side] * (1 if s > 0 else -1)
+        return Node(index, path, known, witness, tuple(p.start() for p in self.programs))
+
+    # -- the walk ----------------------------------------------------------------------------
+
+    def leaves(self) -> Iterator[Leaf]:
+        while self.stack:
+            node = self.stack.pop()
+            self.stats.nodes += 1
+            self.stats.open_nodes = len(self.stack)
+            need, outcomes = self._evaluate(node)
+            if need is None and self.split_domain_walls:
+                need = self._open_domain_wall(node)
+            if need is not None:
+                self._split(node, need)
+                continue
+            self.stats.leaves += 1
+            equalities = self._equalities(node.path)
+            yield Leaf(node.index, node.path, node.witness, outcomes, equalities,
+                       self.n - equality_rank(equalities, self.n))
+
+    def record(self, leaf: Leaf, entry: dict) -> None:
+        self.tree[leaf.index] = entry
+
+    def _evaluate(self, node: Node) -> tuple[Affine | None,
+                                             tuple[Finished | Undefined, ...]]:
+        def oracle(f: Affine) -> int | None:
+            g, s = f.canonical()
+            known = node.known.get(g)
+            return None if known is None else known * (1 if s > 0 else -1)
+
+        states: list[RunState | Finished] = []
+        outcomes: list[Finished | Undefined] = []
+        need: Affine | None = None
+        for program, state in zip(self.programs, node.states):
+            outcome = state if isinstance(state, Finished) else program.run(state, oracle)
+            if isinstance(outcome, Need):
+                if need is None:
+                    need = outcome.function
+                states.append(outcome.state)
+            else:
+                if isinstance(outcome, Undefined):
+                    return None, (outcome,)
+                states.append(outcome)
+                outcomes.append(outcome)
+        node.states = tuple(states)
+        return need, tuple(outcomes)
+
+    def _open_domain_wall(self, node: Node) -> Affine | None:
+        for g in self.domain.inequalities:
+            if not g.is_constant and g.canonical()[0] not in node.known:
+                return g
+        return None
+
+    def _split(self, node: Node, function: Affine) -> None:
+        self.stats.splits += 1
+        phi = primitive(function)
+        sides = ("+", "0", "-") if self.scope == "everywhere" else ("+", "-")
+        first = len(self.tree)
+        children = {side: first + k for k, side in enumerate(sides)}
+        self.tree[node.index] = {"split": row_document(phi), "children": children}
+        self.tree.extend([None] * len(sides))
+        witnesses = self._child_witnesses(node, phi, sides, children)
+        for side in reversed(sides):
+            w = witnesses[side]
+            if w is None:
+                continue
+            path = (*node.path, PathRow(phi, side))
+            known = dict(node.known)
+            g, s = phi.canonical()
+            known[g] = SIGNS[side] * (1 if s > 0 else -1)
+            self.stack.append(Node(children[side], path, known, w, node.states))
+
+    def _child_witnesses(self, node: Node, phi: Affine, sides: Sequence[str],
+                         children: dict[str, int]) -> dict[str, tuple[Fraction, ...] | None]:
+        at = phi(node.witness)
+        here = "+" if at > 0 else "-" if at < 0 else "0"
+        found: dict[str, tuple[Fraction, ...] | None] = {}
+        if here in sides:
+            found[here] = node.witness
+            self.stats.free_witnesses += 1
+        for side in ("+", "-", "0"):
+            if side in found or side not in sides:
+                continue
+            if side == "0" and found.get("+") and found.get("-"):
+                found["0"] = _crossing(found["+"], found["-"], phi)
+                self.stats.free_witnesses += 1
+                continue
+            row = PathRow(phi, side)
+            answer = self._solve((*node.path, row), None)
+            if isinstance(answer, Witness):
+                found[side] = answer.point
+            else:
+                found[side] = None
+                self.stats.empty += 1
+                self.tree[children[side]] = {
+                    "empty": [format_number(m) for m in
+                              self._certificate_multipliers((*node.path, row), answer)]}
+        return found
+
+    # -- linear systems ----------------------------------------------------------------------
+
+    def _equalities(self, path: Sequence[PathRow]) -> tuple[Affine, ...]:
+        return (*self.domain.equalities, *(r.function for r in path if r.side == "0"))
+
+    def system(self, path: Sequence[PathRow]) -> LinearSystem:
+        return LinearSystem(self.n,
+                            strict=tuple(r.asserted for r in path if r.side != "0"),
+                            nonstrict=self.domain.inequalities,
+                            equal=self._equalities(path))
+
+    def _solve(self, path: Sequence[PathRow], hint: Sequence[Fraction] | None
+               ) -> Witness | Emptiness:
+        self.stats.lp_calls += 1
+        return self.solver.solve(self.system(path), hint)
+
+    def _certificate_multipliers(self, path: Sequence[PathRow],
+                                 cert: Emptiness) -> list[Fraction]:
+        """Reorder solver multipliers into the certificate's row order (proofs/CERTIFICATE.md):
+        domain inequalities, domain equalities, then one row per path split, root first."""
+        out = list(cert.nonstrict)
+        out.extend(cert.equal[:len(self.domain.equalities)])
+        strict = iter(cert.strict)
+        zeros = iter(cert.equal[len(self.domain.equalities):])
+        out.extend(next(zeros) if r.side == "0" else next(strict) for r in path)
+        return out
+
+
+def _crossing(a: tuple[Fraction, ...], b: tuple[Fraction, ...],
+              phi: Affine) -> tuple[Fraction, ...]:
+    """The point of segment [a, b] where φ vanishes, given φ(a) > 0 > φ(b).
+
+    Every strict row of the node holds at both ends, hence on the whole segment."""
+    fa, fb = phi(a), phi(b)
+    t = fa / (fa - fb)
+    return tuple(x + t * (y - x) for x, y in zip(a, b))
