@@ -236,11 +236,13 @@ def cmd_verify(args: argparse.Namespace) -> int:
     verdict = kernel.verify_text(text)
     if args.json:
         _print_json({"valid": verdict.valid, "reason": verdict.reason, "path": verdict.path,
-                     "pieces": verdict.pieces})
+                     "pieces": verdict.pieces, "empties": verdict.empties,
+                     "nodes": verdict.nodes})
     elif verdict.valid:
         print(f"VALID: {verdict.reason}")
     else:
-        print(f"INVALID at {verdict.path}: {verdict.reason}")
+        print(f"INVALID at {verdict.path}: {verdict.reason}" if verdict.path
+              else f"INVALID: {verdict.reason}")
     return 0 if verdict.valid else 1
 
 

@@ -168,7 +168,8 @@ def build_network(terms: Sequence[Term], n: int, outputs: int) -> ReluNetwork:
                     continue  # ReLU(part) = 0 everywhere
                 j, factor = neuron(part)
                 weights: dict[int, Extended] = {g: NEG_INF for g in gates}
-                weights[j] = factor
+                # If ReLU(±h) is itself a gate, c·a − ∞·a = −∞·a for a ≥ 0: keep the −∞.
+                weights.setdefault(j, factor)
                 second.append((weights, k, sign))
     if not second:
         zero = Affine.constant(n, 0)

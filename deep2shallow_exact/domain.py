@@ -83,7 +83,9 @@ def load_polytope(path: str | Path, n: int) -> Domain:
     "inequalities": [{"a": [...], "b": ...}] meaning a·x ≤ b, "equalities": [...] a·x = b}."""
     where = str(path)
     try:
-        doc = json.loads(Path(path).read_text(), parse_float=Fraction)
+        # parse_rational reads decimals exactly and bounds exponents (no 1e999999999 hang).
+        doc = json.loads(Path(path).read_text(),
+                         parse_float=lambda text: parse_rational(text, where))
     except FileNotFoundError:
         raise InputError(f"{where}: no such file") from None
     except (OSError, UnicodeDecodeError) as exc:

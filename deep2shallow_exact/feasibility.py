@@ -36,6 +36,8 @@ _DENOMINATORS = (1, 2, 4, 16, 256, 10**6)
 _MARGIN_TOL = 1e-9
 # Candidates whose scaled rows are below −this in floats are not checked exactly.
 _PLAUSIBLE_TOL = 1e-9
+_ZERO = fmpq(0)
+_FRACTION_ZERO = Fraction(0)
 # Float duals below this fraction of the largest one are taken as zero (outside the support).
 _SUPPORT_TOL = 1e-9
 
@@ -147,7 +149,8 @@ class Solver:
         result = solve_margin(rows.rows, rows.counts[0], rows.counts[1], rows.dim)
         if result.point is not None:
             # The last candidate is the vertex itself, so one always confirms.
-            point = next((p for p in rows.candidates([_fraction(v) for v in result.point])
+            point = next((p for p in rows.candidates([(int(v.p), int(v.q))
+                                                      for v in result.point])
                           if rows.satisfied(p)), None)
             if point is None:
                 raise AssertionError("rational simplex returned a point that is no witness")
@@ -167,8 +170,7 @@ class Solver:
             return None
         status, margin, point, duals = lp.run(self._highs)
         if status == "optimal" and margin > _MARGIN_TOL:
-            approx = [Fraction(v) for v in point]
-            for p in rows.candidates(approx):
+            for p in rows.candidates([v.as_integer_ratio() for v in point]):
                 if lp.plausible(p) and rows.satisfied(p):
                     return Witness(tuple(_fraction(v) for v in p))
             return None
@@ -193,7 +195,7 @@ class Solver:
                                   for r in support), rows.dim)
         if result.multipliers is None:
             return None
-        multipliers = [fmpq(0)] * len(rows.rows)
+        multipliers = [_ZERO] * len(rows.rows)
         for r, v in zip(support, result.multipliers):
             multipliers[r] = v
         return rows.emptiness(multipliers) if rows.certifies(multipliers) else None
@@ -234,7 +236,7 @@ class _ExactRows:
         s, n, _ = self.counts
         if len(multipliers) != len(self.rows):
             return False
-        total = [fmpq(0)] * (self.dim + 1)
+        total = [_ZERO] * (self.dim + 1)
         strict_used = False
         for r, v in enumerate(multipliers):
             if not v:
@@ -257,17 +259,17 @@ class _ExactRows:
         mu = tuple(_fraction(v) for v in multipliers)
         return Emptiness(mu[:s], mu[s:s + n], mu[s + n:])
 
-    def candidates(self, approx: Sequence[Fraction]) -> Iterator[list[fmpq]]:
-        """Points near approx, smallest denominators first, ending with approx itself; each is
-        moved onto the equalities' affine hull when they are consistent, so that rounding does
-        not break them."""
-        seen: set[tuple[fmpq, ...]] = set()
+    def candidates(self, approx: Sequence[tuple[int, int]]) -> Iterator[list[fmpq]]:
+        """Points near approx (coordinates as numerator, denominator), smallest denominators
+        first, ending with approx itself; each is moved onto the equalities' affine hull when
+        they are consistent, so that rounding does not break them."""
+        previous: list[fmpq] | None = None
         for bound in (*_DENOMINATORS, None):
-            rounded = [v if bound is None else v.limit_denominator(bound) for v in approx]
-            point = self._onto_equalities([_fmpq(v) for v in rounded])
-            key = tuple(point)
-            if key not in seen:
-                seen.add(key)
+            point = self._onto_equalities(
+                [fmpq(*(v if bound is None else _limit_denominator(*v, bound))) for v in approx])
+            # Roundings only get finer, so a repeat is always of the previous candidate.
+            if point != previous:
+                previous = point
                 yield point
 
     def _onto_equalities(self, point: list[fmpq]) -> list[fmpq]:
@@ -287,7 +289,7 @@ class _ExactRows:
         for i, p in enumerate(pivots):
             out[p] = -reduced[i, self.dim] - sum(
                 (reduced[i, j] * point[j] for j in range(self.dim)
-                 if j not in pivot_set and reduced[i, j] != 0), fmpq(0))
+                 if j not in pivot_set and reduced[i, j] != 0), _ZERO)
         return out
 
 
@@ -376,17 +378,39 @@ class _FloatLP:
         return "unknown", 0.0, [], np.zeros(0)
 
 
-def _rounded(duals: np.ndarray) -> Iterator[list[Fraction]]:
+def _rounded(duals: np.ndarray) -> Iterator[list[fmpq]]:
     """Rational multipliers near the float duals, smallest denominators first, after scaling
     the largest to 1 (certificates are invariant under positive scaling)."""
     big = float(np.max(np.abs(duals))) if len(duals) else 0.0
     if big == 0.0 or not math.isfinite(big):
         return
-    exact = [Fraction(float(v)) / Fraction(big) if abs(v) > _SUPPORT_TOL * big else Fraction(0)
-             for v in duals]
-    for bound in _DENOMINATORS:
-        yield [v.limit_denominator(bound) if v else v for v in exact]
-    yield exact
+    ratios = [(v / big).as_integer_ratio() if abs(v) > _SUPPORT_TOL * big else None
+              for v in duals.tolist()]
+    for bound in (*_DENOMINATORS, None):
+        yield [_ZERO if r is None else fmpq(*(r if bound is None else
+                                              _limit_denominator(*r, bound)))
+               for r in ratios]
+
+
+def _limit_denominator(n: int, d: int, bound: int) -> tuple[int, int]:
+    """The closest fraction to n/d (d > 0) with denominator at most bound, as
+    Fraction.limit_denominator computes it, on plain ints: several times faster."""
+    if d <= bound:
+        return n, d
+    p0, q0, p1, q1 = 0, 1, 1, 0
+    num, den = n, d
+    while True:
+        a = num // den
+        q2 = q0 + a * q1
+        if q2 > bound:
+            break
+        p0, q0, p1, q1 = p1, q1, p0 + a * p1, q2
+        num, den = den, num - a * den
+    k = (bound - q0) // q1
+    # The two candidates are p1/q1 and (p0 + k p1)/(q0 + k q1); see Fraction.limit_denominator.
+    if 2 * den * (q0 + k * q1) <= d:
+        return p1, q1
+    return p0 + k * p1, q0 + k * q1
 
 
 def _quiet_highs() -> Any:
@@ -416,4 +440,6 @@ def _fmpq(v: Fraction | fmpq | int) -> fmpq:
 
 
 def _fraction(v: Fraction | fmpq) -> Fraction:
-    return v if isinstance(v, Fraction) else Fraction(int(v.p), int(v.q))
+    if isinstance(v, Fraction):
+        return v
+    return Fraction(int(v.p), int(v.q)) if v else _FRACTION_ZERO

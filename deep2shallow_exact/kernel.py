@@ -23,7 +23,8 @@ row that holds on P; so on P each network equals the affine map computed, and th
 Σ_j λ_j E_j vanishes on P since every equality row E_j does. The witness adds that P is nonempty,
 so ``pieces`` counts nonempty pieces.
 
-Not checked here, and trusted: Python's ``fractions.Fraction`` and integers, ``json``, and ``re``.
+Not checked here, and trusted: the Python interpreter, its integers and ``fractions.Fraction``,
+and the modules ``json``, ``re``, ``dataclasses`` and ``functools``.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ import json
 import re
 from dataclasses import dataclass
 from fractions import Fraction
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 CERTIFICATE_FORMAT = "deep2shallow-exact/certificate"
 NETWORK_FORMAT = "deep2shallow-exact/network"
@@ -73,7 +74,9 @@ _SIDES = {"everywhere": ("+", "0", "-"), "open": ("+", "-")}
 
 @dataclass(frozen=True)
 class _Layer:
-    weights: tuple[tuple[Number, ...], ...]
+    # Row j lists (k, W_jk) for the nonzero weights only: 0 ⊙ anything = 0, even ±∞, so the
+    # zero weights (most of a shallow network's) never contribute.
+    weights: tuple[tuple[tuple[int, Number], ...], ...]
     bias: tuple[Number, ...]
 
 
@@ -354,7 +357,7 @@ class _Leaf:
         for j, (weights, bias) in enumerate(zip(layer.weights, layer.bias)):
             where = f"{who} row {j}"
             constant = bias if isinstance(bias, _Inf) else self.zero[:-1] + (bias,)
-            terms = [constant, *(self.times(w, a, where) for w, a in zip(weights, inputs))]
+            terms = [constant, *(self.times(w, inputs[k], where) for k, w in weights)]
             infinite = {t.sign for t in terms if isinstance(t, _Inf)}
             if len(infinite) == 2:
                 raise _Reject(f"{where}: +∞ and −∞ meet in one sum (∞ − ∞ is undefined)")
@@ -369,9 +372,7 @@ class _Leaf:
         return out
 
     def times(self, w: Number, a: Value, where: str) -> Value | None:
-        """w ⊙ a with 0 ⊙ anything = 0 (None stands for that zero)."""
-        if isinstance(w, Fraction) and w == 0:
-            return None
+        """w ⊙ a for w ≠ 0; None stands for the zero function (from ±∞ · 0)."""
         w_sign = w.sign if isinstance(w, _Inf) else _sign(w)
         if isinstance(a, _Inf):
             return _Inf(w_sign * a.sign)
@@ -432,8 +433,9 @@ def _layers(value: object, where: str, n: int, infinite_ok: bool) -> tuple[_Laye
             if not isinstance(row, list) or len(row) != width:
                 raise _Reject(f"a row must list {width} numbers (the width of its input)",
                               f"{at}.weights[{r}]")
-            rows.append(tuple(_number(v, f"{at}.weights[{r}][{c}]", infinite_ok)
-                              for c, v in enumerate(row)))
+            entries = [(c, _number(v, f"{at}.weights[{r}][{c}]", infinite_ok))
+                       for c, v in enumerate(row)]
+            rows.append(tuple((c, w) for c, w in entries if isinstance(w, _Inf) or w))
         layers.append(_Layer(tuple(rows), tuple(_number(v, f"{at}.bias[{r}]", infinite_ok)
                                                 for r, v in enumerate(bias))))
         width = len(weights)
@@ -523,6 +525,7 @@ def _finite(values: list[Value], what: str) -> list[Affine]:
     return values  # type: ignore[return-value]  # every entry is an Affine now
 
 
+@lru_cache(maxsize=1 << 16)  # the same neuron functions recur at many leaves
 def _canonical(f: Affine) -> tuple[Affine, Fraction]:
     """(key, s) with f = s · key and key's first nonzero x-coefficient 1 (f not constant)."""
     s = next(c for c in f[:-1] if c)

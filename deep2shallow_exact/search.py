@@ -24,7 +24,7 @@ import flint
 from .affine import Affine
 from .domain import Domain
 from .errors import InputError
-from .feasibility import Emptiness, LinearSystem, Solver, Witness
+from .feasibility import Emptiness, LinearSystem, Solver, Witness, is_emptiness_certificate
 from .network import Network
 from .numbers import format_number
 from .symbolic import Finished, Need, Program, RunState, Undefined
@@ -94,6 +94,7 @@ class SearchStats:
     empty: int = 0
     splits: int = 0
     free_witnesses: int = 0
+    derived_proofs: int = 0
     lp_calls: int = 0
     open_nodes: int = 0
 
@@ -238,6 +239,7 @@ class Search:
         if here in sides:
             found[here] = node.witness
             self.stats.free_witnesses += 1
+        proofs: dict[str, Emptiness] = {}
         for side in ("+", "-", "0"):
             if side in found or side not in sides:
                 continue
@@ -245,17 +247,36 @@ class Search:
                 found["0"] = _crossing(found["+"], found["-"], phi)
                 self.stats.free_witnesses += 1
                 continue
-            row = PathRow(phi, side)
-            answer = self._solve((*node.path, row), None)
+            path = (*node.path, PathRow(phi, side))
+            answer = self._zero_side_from(proofs, path) if side == "0" else None
+            if answer is None:
+                answer = self._solve(path, None)
             if isinstance(answer, Witness):
                 found[side] = answer.point
             else:
                 found[side] = None
+                proofs[side] = answer
                 self.stats.empty += 1
                 self.tree[children[side]] = {
                     "empty": [format_number(m) for m in
-                              self._certificate_multipliers((*node.path, row), answer)]}
+                              self._certificate_multipliers(path, answer)]}
         return found
+
+    def _zero_side_from(self, proofs: dict[str, Emptiness],
+                        path: tuple[PathRow, ...]) -> Emptiness | None:
+        """Reuse the proof that one strict side of φ is empty for the side φ = 0.
+
+        Its last strict row is ±φ > 0 with multiplier μ; as the equality φ = 0 with multiplier
+        ±μ it leaves the combination unchanged, which still proves emptiness unless μ was the
+        only strict multiplier and the constant is 0 (then φ = 0 may hold on the boundary)."""
+        for side, proof in proofs.items():
+            mu = proof.strict[-1]
+            candidate = Emptiness(proof.strict[:-1], proof.nonstrict,
+                                  (*proof.equal, mu if side == "+" else -mu))
+            if is_emptiness_certificate(self.system(path), candidate):
+                self.stats.derived_proofs += 1
+                return candidate
+        return None
 
     # -- linear systems ----------------------------------------------------------------------
 

@@ -40,6 +40,7 @@ class RunState:
     pre: tuple[Value, ...] | None = None
     decided: tuple[int, ...] = ()
     history: tuple[tuple[int, ...], ...] = ()
+    input_signs: tuple[int, ...] | None = None  # known after a ReLU: 1 active, 0 off
 
 
 @dataclass(frozen=True)
@@ -76,17 +77,22 @@ class _CompiledLayer:
     def __init__(self, layer: Layer) -> None:
         self.layer = layer
         self.finite = not any(isinstance(v, Infinity) for v in layer.entries())
+        # 0 · anything = 0, so zero weights never matter; the gated layers are mostly zeros.
+        self.sparse_rows = [[(k, w) for k, w in enumerate(row) if w != 0]
+                            for row in layer.weights]
         if self.finite:
             self.weights = flint.fmpq_mat(layer.out_dim, layer.in_dim,
                                           [_fmpq(w) for row in layer.weights for w in row])
             self.bias = [_fmpq(b) for b in layer.bias]
 
-    def apply(self, inputs: Sequence[Value], n: int,
-              oracle: SignOracle) -> tuple[Value, ...] | Affine | int:
-        """W·inputs + b; an Affine whose sign is needed, or the index of an undefined neuron."""
+    def apply(self, inputs: Sequence[Value], n: int, oracle: SignOracle,
+              signs: Sequence[int] | None = None) -> tuple[Value, ...] | Affine | int:
+        """W·inputs + b; an Affine whose sign is needed, or the index of an undefined neuron.
+
+        ``signs`` are the inputs' signs when already known (after a ReLU)."""
         if self.finite and all(isinstance(a, Affine) for a in inputs):
             return self._apply_finite(inputs, n)
-        return self._apply_extended(inputs, n, oracle)
+        return self._apply_extended(inputs, n, oracle, signs)
 
     def _apply_finite(self, inputs: Sequence[Value], n: int) -> tuple[Value, ...]:
         rows = flint.fmpq_mat(len(inputs), n + 1,
@@ -101,24 +107,23 @@ class _CompiledLayer:
             out.append(Affine(coeffs, _fraction(product[j, n] + b)))
         return tuple(out)
 
-    def _apply_extended(self, inputs: Sequence[Value], n: int,
-                        oracle: SignOracle) -> tuple[Value, ...] | Affine | int:
+    def _apply_extended(self, inputs: Sequence[Value], n: int, oracle: SignOracle,
+                        signs: Sequence[int] | None) -> tuple[Value, ...] | Affine | int:
         out: list[Value] = []
-        for j, (row, b) in enumerate(zip(self.layer.weights, self.layer.bias)):
+        for j, (row, b) in enumerate(zip(self.sparse_rows, self.layer.bias)):
             finite_terms: list[tuple[Fraction, Affine]] = []
             infinite_signs: set[int] = set()
             if isinstance(b, Infinity):
                 infinite_signs.add(b.sign)
             else:
                 finite_terms.append((b, Affine.constant(n, 1)))
-            for w, a in zip(row, inputs):
-                if w == 0:
-                    continue  # 0 · (±∞) = 0
+            for k, w in row:
+                a = inputs[k]
                 if isinstance(a, Infinity):
                     infinite_signs.add(a.sign * (w.sign if isinstance(w, Infinity)
                                                  else (1 if w > 0 else -1)))
                 elif isinstance(w, Infinity):
-                    s = _known_sign(a, oracle)
+                    s = signs[k] if signs is not None else _known_sign(a, oracle)
                     if s is None:
                         return a
                     if s:
@@ -176,7 +181,7 @@ class Program:
             layer = self.gate_layers[state.stage]
             pre = state.pre
             if pre is None:
-                applied = layer.apply(state.inputs, self.n, oracle)
+                applied = layer.apply(state.inputs, self.n, oracle, state.input_signs)
                 if isinstance(applied, Affine):
                     return Need(applied, state)
                 if isinstance(applied, int):
@@ -187,7 +192,7 @@ class Program:
                 s = _known_sign(value, oracle)
                 if s is None:
                     return Need(value, RunState(state.stage, state.inputs, pre, tuple(decided),
-                                                state.history))
+                                                state.history, state.input_signs))
                 decided.append(s)
             state = self._next_stage(state, pre, tuple(decided))
         return self._finish(state, oracle)
@@ -196,14 +201,14 @@ class Program:
                     signs: tuple[int, ...]) -> RunState:
         zero = Affine.constant(self.n, 0)
         if isinstance(self.net, GatedNetwork) and self.net.kind == "dlgn":
-            signal = pre
-        else:
-            signal = tuple(v if s > 0 else zero for v, s in zip(pre, signs))
-        return RunState(state.stage + 1, signal, None, (), (*state.history, signs))
+            return RunState(state.stage + 1, pre, None, (), (*state.history, signs))
+        signal = tuple(v if s > 0 else zero for v, s in zip(pre, signs))
+        return RunState(state.stage + 1, signal, None, (), (*state.history, signs),
+                        tuple(max(s, 0) for s in signs))
 
     def _finish(self, state: RunState, oracle: SignOracle) -> Outcome:
         if isinstance(self.net, ReluNetwork):
-            applied = self.output_layer.apply(state.inputs, self.n, oracle)
+            applied = self.output_layer.apply(state.inputs, self.n, oracle, state.input_signs)
             if isinstance(applied, Affine):
                 return Need(applied, state)
             if isinstance(applied, int):

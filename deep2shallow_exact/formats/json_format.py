@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..network import GatedNetwork, Layer, Network, ReluNetwork
-from ..numbers import format_number
+from ..numbers import format_number, parse_rational
 from ._shared import located
 
 NETWORK_FORMAT = "deep2shallow-exact/network"
@@ -95,10 +95,15 @@ def _refuse_constant(name: str) -> object:
     raise InputError(f"{name} is not valid JSON; write \"inf\" or \"-inf\" as strings")
 
 
+def _exact_decimal(text: str) -> Fraction:
+    # parse_rational bounds the exponent: Fraction("1e999999999") would never finish.
+    return parse_rational(text, "number")
+
+
 def parse_json_text(text: str, where: str) -> object:
     """Parse JSON with every number literal read exactly (0.1 is 1/10)."""
     try:
-        return json.loads(text, parse_float=Fraction, parse_constant=_refuse_constant)
+        return json.loads(text, parse_float=_exact_decimal, parse_constant=_refuse_constant)
     except InputError as exc:
         raise InputError(f"{where}: {exc}") from None
     except ValueError as exc:  # json.JSONDecodeError, or an integer too long to convert
