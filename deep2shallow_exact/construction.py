@@ -12,7 +12,7 @@ p_T = ReLU(ReLU(h_T) − ∞·Σ violations of cl T) and q_T the same with −h_
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from itertools import product
 
@@ -21,7 +21,8 @@ from .checker import CheckResult, check, express
 from .domain import Domain, everywhere
 from .errors import InputError
 from .feasibility import Emptiness, LinearSystem, Solver
-from .network import Layer, Network, ReluNetwork
+from .local import local_view
+from .network import GatedNetwork, Layer, Network, ReluNetwork
 from .numbers import NEG_INF, Extended
 from .regions import Piece, PieceEnumeration
 from .search import primitive
@@ -189,13 +190,42 @@ def _unpruned_widths(terms: Sequence[Term], n: int, outputs: int) -> tuple[int, 
     return (n, first, 2 * outputs * len(terms), outputs)
 
 
+def refine_to_arrangement(net: Network, pieces: Sequence[Piece], domain: Domain,
+                          backend: str = "float") -> list[Piece]:
+    """Step 8 (fallback): the faces of the hyperplane arrangement of every function that
+    bounds a piece, each carrying the map of the piece that contains it.
+
+    Faces of an arrangement form a polyhedral complex, so the inclusion–exclusion identity of
+    step 4 holds for them whatever the network did. They are found as the pieces of a
+    one-layer DLGN whose gates are those hyperplanes."""
+    n = domain.dim
+    walls = list(dict.fromkeys(primitive(f) for p in pieces for f in (*p.strict, *p.equal)
+                               if not f.is_constant))
+    if not walls:
+        return list(pieces)
+    zero_value = Layer(tuple((Fraction(0),) * n for _ in walls), (Fraction(0),) * len(walls))
+    output = Layer(((Fraction(0),) * len(walls),), (Fraction(0),))
+    arrangement = GatedNetwork("dlgn", (Layer(tuple(f.coeffs for f in walls),
+                                              tuple(f.const for f in walls)),),
+                               (zero_value, output))
+    faces = []
+    for face in PieceEnumeration(arrangement, domain, "everywhere", backend):
+        maps = local_view(net, face.witness).output
+        faces.append(replace(face, A=tuple(f.coeffs for f in maps),
+                             c=tuple(f.const for f in maps)))
+    return faces
+
+
 def to_shallow(net: Network, method: str = "faces", domain: Domain | None = None,
                backend: str = "float", verify: bool = True,
                progress: Callable[[str, int], None] | None = None) -> Shallow:
     """The three-layer extended-real network of DESIGN section 4 for ``net`` on ``domain``.
 
     With ``verify`` (the default) the result is checked against ``net`` on the domain and its
-    verdict returned with it; callers must not present an unproven network as proven."""
+    verdict returned with it; callers must not present an unproven network as proven. If the
+    check refutes the ``faces`` construction (a degenerate network whose pieces do not form a
+    complex), the pieces are refined to an arrangement (:func:`refine_to_arrangement`) and the
+    construction is built and checked once more; its verdict is what is returned."""
     if method not in METHODS:
         raise InputError(f"--method: {method!r} must be one of {', '.join(METHODS)}")
     domain = domain if domain is not None else everywhere(net.input_dim)
@@ -205,16 +235,27 @@ def to_shallow(net: Network, method: str = "faces", domain: Domain | None = None
         pieces.append(piece)
         if progress is not None:
             progress("pieces", len(pieces))
+    if method == "closed-cells":
+        return _assemble(net, terms_closed_cells(pieces, net.input_dim), len(pieces), method,
+                         domain, backend, verify)
+    # Gated networks may jump across their gates' walls; ReLU networks are continuous.
+    continuous = isinstance(net, ReluNetwork)
+    result = _assemble(net, terms_faces(pieces, domain, continuous), len(pieces), method,
+                       domain, backend, verify)
+    if result.verdict is None or result.verdict.proven:
+        return result
+    faces = refine_to_arrangement(net, pieces, domain, backend)
+    return _assemble(net, terms_faces(faces, domain, continuous=False), len(faces), method,
+                     domain, backend, verify)
+
+
+def _assemble(net: Network, terms: list[Term], pieces: int, method: str, domain: Domain,
+              backend: str, verify: bool) -> Shallow:
     n, outputs = net.input_dim, net.output_dim
-    if method == "faces":
-        # Gated networks may jump across their gates' walls; ReLU networks are continuous.
-        terms = terms_faces(pieces, domain, continuous=isinstance(net, ReluNetwork))
-    else:
-        terms = terms_closed_cells(pieces, n)
     terms = [t for t in terms if any(not h.is_zero for h in t.h)]
     unpruned = _unpruned_widths(terms, n, outputs)
     solver = Solver(backend)
     terms = [Term(t.piece, irredundant(t.closure, solver), t.h) for t in terms]
     shallow = build_network(terms, n, outputs)
     verdict = check(net, shallow, domain, "everywhere", backend) if verify else None
-    return Shallow(shallow, method, len(pieces), len(terms), unpruned, verdict)
+    return Shallow(shallow, method, pieces, len(terms), unpruned, verdict)

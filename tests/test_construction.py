@@ -157,3 +157,20 @@ def test_closed_cells_double_counts_the_tent_peak():
     # (x = 0 is no counterexample: both neighbouring maps vanish there.)
     assert result.verdict.counterexample == (F(1, 2),)
     assert evaluate(result.network, (F(1, 2),)) == (F(2),)
+
+
+def test_arrangement_refinement_is_proven_too():
+    # The fallback for degenerate networks: faces of the arrangement of every bounding function.
+    from deep2shallow_exact import construction
+    from deep2shallow_exact.domain import everywhere
+    from deep2shallow_exact.regions import enumerate_pieces
+    net = ReluNetwork.from_lists([([[1, -1], [1, 2]], [0, -1]), ([[1, 1]], [F(-1, 2)]),
+                                  ([[2]], [1])])
+    pieces = list(enumerate_pieces(net))
+    faces = construction.refine_to_arrangement(net, pieces, everywhere(2))
+    assert len(faces) > len(pieces)
+    # Euler relation on the plane holds for the arrangement's faces as well.
+    assert sum((-1) ** f.dim for f in faces) == 1
+    result = construction._assemble(net, construction.terms_faces(faces, everywhere(2), False),
+                                    len(faces), "faces", everywhere(2), "float", True)
+    assert_proven(net, result)
