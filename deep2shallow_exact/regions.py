@@ -94,7 +94,8 @@ class PieceEnumeration:
                 witness=leaf.witness,
                 A=tuple(f.coeffs for f in outcome.outputs),
                 c=tuple(f.const for f in outcome.outputs),
-                strict=tuple(r.asserted for r in leaf.path if r.side != "0"),
+                # An implied row changes neither the piece nor its closure.
+                strict=tuple(r.asserted for r in leaf.path if r.side != "0" and not r.implied),
                 equal=leaf.equalities,
             )
             self.found.append(piece)
@@ -109,7 +110,8 @@ class PieceEnumeration:
             "network": network_document, "domain": self.domain.to_document(),
             "scope": self.scope, "complete": self.complete,
             "pieces": [_piece_state(p) for p in self.found],
-            "open": [{"index": i, "path": [row_document(r.function) + [r.side] for r in path],
+            "open": [{"index": i,
+                      "path": [row_document(r.function) + [r.side, r.implied] for r in path],
                       "witness": [format_number(v) for v in w]}
                      for i, path, w in self.search.open_nodes()],
         }
@@ -127,7 +129,8 @@ class PieceEnumeration:
             self.found = [_piece_from_state(p, n, where) for p in doc["pieces"]]
             open_nodes = []
             for item in doc["open"]:
-                path = tuple(PathRow(_affine(r[:-1], where), r[-1]) for r in item["path"])
+                path = tuple(PathRow(_affine(r[:-2], where), r[-2], r[-1] is True)
+                             for r in item["path"])
                 witness = tuple(parse_rational(v, where) for v in item["witness"])
                 open_nodes.append((int(item["index"]), path, witness))
         except (KeyError, TypeError, ValueError, IndexError) as exc:

@@ -18,6 +18,7 @@ import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
+from functools import cached_property
 
 import flint
 
@@ -55,12 +56,18 @@ def equality_rank(rows: Sequence[Affine], n: int) -> int:
 
 @dataclass(frozen=True)
 class PathRow:
-    """A split on the way from the root: ``function`` is >0, =0 or <0 as ``side`` says."""
+    """A split on the way from the root: ``function`` is >0, =0 or <0 as ``side`` says.
+
+    ``implied`` marks a strict row the node's other rows already imply (the opposite sides
+    were proven empty); it stays on the path, which the certificate needs for signs, but is
+    left out of the linear systems, which keeps every LP about as small as the piece's facets.
+    """
 
     function: Affine
     side: str
+    implied: bool = False
 
-    @property
+    @cached_property
     def asserted(self) -> Affine:
         """The row as the certificate states it: φ > 0, −φ > 0, or φ = 0."""
         return -self.function if self.side == "-" else self.function
@@ -221,11 +228,12 @@ class Search:
         self.tree[node.index] = {"split": row_document(phi), "children": children}
         self.tree.extend([None] * len(sides))
         witnesses = self._child_witnesses(node, phi, sides, children)
+        alone = sum(w is not None for w in witnesses.values()) == 1
         for side in reversed(sides):
             w = witnesses[side]
             if w is None:
                 continue
-            path = (*node.path, PathRow(phi, side))
+            path = (*node.path, PathRow(phi, side, implied=alone and side != "0"))
             known = dict(node.known)
             g, s = phi.canonical()
             known[g] = SIGNS[side] * (1 if s > 0 else -1)
@@ -284,8 +292,10 @@ class Search:
         return (*self.domain.equalities, *(r.function for r in path if r.side == "0"))
 
     def system(self, path: Sequence[PathRow]) -> LinearSystem:
+        """The node's rows as a linear system, without the implied ones."""
         return LinearSystem(self.n,
-                            strict=tuple(r.asserted for r in path if r.side != "0"),
+                            strict=tuple(r.asserted for r in path
+                                         if r.side != "0" and not r.implied),
                             nonstrict=self.domain.inequalities,
                             equal=self._equalities(path))
 
@@ -302,7 +312,8 @@ class Search:
         out.extend(cert.equal[:len(self.domain.equalities)])
         strict = iter(cert.strict)
         zeros = iter(cert.equal[len(self.domain.equalities):])
-        out.extend(next(zeros) if r.side == "0" else next(strict) for r in path)
+        out.extend(Fraction(0) if r.implied else next(zeros) if r.side == "0" else next(strict)
+                   for r in path)
         return out
 
 
