@@ -20,6 +20,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -37,6 +38,7 @@ _MARGIN_TOL = 1e-9
 # Candidates whose scaled rows are below −this in floats are not checked exactly.
 _PLAUSIBLE_TOL = 1e-9
 _ZERO = fmpq(0)
+_ONE = fmpq(1)
 _FRACTION_ZERO = Fraction(0)
 # Float duals below this fraction of the largest one are taken as zero (outside the support).
 _SUPPORT_TOL = 1e-9
@@ -164,6 +166,9 @@ class Solver:
         """Propose with HiGHS and confirm exactly; None when nothing proposed confirms."""
         if not rows.rows:
             return Witness((Fraction(0),) * rows.dim)
+        constant = rows.false_constant_row()
+        if constant is not None and rows.certifies(constant):
+            return rows.emptiness(constant)
         try:
             lp = _FloatLP(rows)
         except OverflowError:
@@ -174,20 +179,20 @@ class Solver:
                 if lp.plausible(p) and rows.satisfied(p):
                     return Witness(tuple(_fraction(v) for v in p))
             return None
-        if status not in ("optimal", "infeasible"):
+        big = float(np.max(np.abs(duals))) if len(duals) else 0.0
+        if status not in ("optimal", "infeasible") or big == 0.0 or not math.isfinite(big):
             return None
+        # Certificates are invariant under positive scaling: make the largest multiplier 1.
+        duals = [v / big if abs(v) > _SUPPORT_TOL * big else 0.0 for v in duals.tolist()]
         for multipliers in _rounded(duals):
             if rows.certifies(multipliers):
                 return rows.emptiness(multipliers)
         return self._solve_support(rows, duals)
 
-    def _solve_support(self, rows: _ExactRows, duals: np.ndarray) -> Emptiness | None:
+    def _solve_support(self, rows: _ExactRows, duals: list[float]) -> Emptiness | None:
         """Exact LP on the rows the float duals use; its certificate, padded with zeros, is
         one for the whole system."""
-        big = float(np.max(np.abs(duals))) if len(duals) else 0.0
-        if big == 0.0 or not math.isfinite(big):
-            return None
-        support = [r for r in range(len(duals)) if abs(duals[r]) > _SUPPORT_TOL * big]
+        support = [r for r, v in enumerate(duals) if v]
         self.stats.exact_calls += 1
         result = solve_margin([rows.rows[r] for r in support],
                               sum(r < rows.counts[0] for r in support),
@@ -206,7 +211,6 @@ class _ExactRows:
     matrix product instead of per-entry Fraction arithmetic, which is ~20x slower."""
 
     def __init__(self, system: LinearSystem, cache: _RowCache | None = None) -> None:
-        self.system = system
         self.dim = system.dim
         self.counts = (len(system.strict), len(system.nonstrict), len(system.equal))
         self._entries = [_entry(f) if cache is None else cache.get(f) for f in system.rows]
@@ -214,28 +218,31 @@ class _ExactRows:
         self.matrix = fmpq_mat(len(self.rows), self.dim + 1, [a for r in self.rows for a in r])
         self._solved_equalities: tuple[list[int], fmpq_mat] | None = None
 
-    def float_rows(self) -> np.ndarray:
-        """The rows as floats, m × (dim + 1); OverflowError if some entry is too large."""
+    def float_rows(self) -> tuple[np.ndarray, np.ndarray]:
+        """(σ, σ_r · rows as floats, m × (dim + 1)); see :func:`_float_form`."""
         for e in self._entries:
             if e[2] is None:
-                e[2] = [a.numerator / a.denominator for a in (*e[0].coeffs, e[0].const)]
-        return np.array([e[2] for e in self._entries], dtype=float).reshape(
-            len(self.rows), self.dim + 1)
+                e[2] = _float_form(e[0])
+        m, width = len(self.rows), self.dim + 1
+        return (np.fromiter((e[2][0] for e in self._entries), float, m),
+                np.fromiter(chain.from_iterable(e[2][1] for e in self._entries), float,
+                            m * width).reshape(m, width))
 
     def satisfied(self, point: Sequence[Fraction | fmpq]) -> bool:
         if len(point) != self.dim:
             return False
-        values = (self.matrix * fmpq_mat(self.dim + 1, 1, [*map(_fmpq, point), 1])).entries()
+        values = self.matrix * fmpq_mat(self.dim + 1, 1, [*map(_fmpq, point), 1])
+        # Signs of the values are those of their numerators over a positive common
+        # denominator, and fmpz comparisons are ten times cheaper than fmpq ones.
+        signs = values.numer_denom()[0].entries()
         s, n, _ = self.counts
-        return (all(v > 0 for v in values[:s]) and all(v >= 0 for v in values[s:s + n])
-                and not any(values[s + n:]))
+        return (all(v > 0 for v in signs[:s]) and all(v >= 0 for v in signs[s:s + n])
+                and not any(signs[s + n:]))
 
     def certifies(self, multipliers: Sequence[Fraction | fmpq]) -> bool:
         # Certificates are sparse (at most dim + 1 rows in a basic one): summing only the
         # rows with nonzero multipliers beats a full matrix product.
         s, n, _ = self.counts
-        if len(multipliers) != len(self.rows):
-            return False
         total = [_ZERO] * (self.dim + 1)
         strict_used = False
         for r, v in enumerate(multipliers):
@@ -254,7 +261,19 @@ class _ExactRows:
         kappa = total[self.dim]
         return kappa < 0 or (kappa == 0 and strict_used)
 
-    def emptiness(self, multipliers: Sequence[Fraction | fmpq]) -> Emptiness:
+    def false_constant_row(self) -> list[fmpq] | None:
+        """Multipliers singling out a row with no x-term that fails, if there is one. HiGHS
+        rejects such a row before its simplex runs, so it gives no dual ray for it."""
+        s, n, _ = self.counts
+        for r, row in enumerate(self.rows):
+            c = row[self.dim]
+            if not any(row[:self.dim]) and (c <= 0 if r < s else c < 0 if r < s + n else c):
+                multipliers = [_ZERO] * len(self.rows)
+                multipliers[r] = -c if r >= s + n else _ONE
+                return multipliers
+        return None
+
+    def emptiness(self, multipliers: Sequence[fmpq]) -> Emptiness:
         s, n, _ = self.counts
         mu = tuple(_fraction(v) for v in multipliers)
         return Emptiness(mu[:s], mu[s:s + n], mu[s + n:])
@@ -279,7 +298,7 @@ class _ExactRows:
         if not e:
             return point
         if self._solved_equalities is None:
-            reduced, rank = fmpq_mat([self.rows[r] for r in range(s + n, s + n + e)]).rref()
+            reduced = fmpq_mat([self.rows[r] for r in range(s + n, s + n + e)]).rref()[0]
             self._solved_equalities = (pivot_columns(reduced), reduced)
         pivots, reduced = self._solved_equalities
         if pivots and pivots[-1] == self.dim:
@@ -289,7 +308,7 @@ class _ExactRows:
         for i, p in enumerate(pivots):
             out[p] = -reduced[i, self.dim] - sum(
                 (reduced[i, j] * point[j] for j in range(self.dim)
-                 if j not in pivot_set and reduced[i, j] != 0), _ZERO)
+                 if j not in pivot_set and reduced[i, j]), _ZERO)
         return out
 
 
@@ -314,42 +333,48 @@ class _RowCache:
 
 
 def _entry(f: Affine) -> list[Any]:
-    """[f, exact row [a_1, …, a_n, c], float row or None until needed]."""
+    """[f, exact row [a_1, …, a_n, c], float form or None until needed]."""
     return [f, [fmpq(a.numerator, a.denominator) for a in (*f.coeffs, f.const)], None]
+
+
+def _float_form(f: Affine) -> tuple[float, list[float]]:
+    """(σ, σ · [a_1, …, a_n, c]) with σ the power of two that puts the largest |a_i| (|c| for a
+    constant row) in [1/2, 1): HiGHS then sees rows of one size, the margin t means about
+    the same in every row, and σ is exact in binary. OverflowError if a value is too large
+    for a float."""
+    row = [a.numerator / a.denominator for a in (*f.coeffs, f.const)]
+    size = max(map(abs, row[:-1]), default=0.0) or abs(row[-1])
+    scale = math.ldexp(1.0, -math.frexp(size)[1])
+    return scale, [v * scale for v in row]
 
 
 class _FloatLP:
     """The margin LP in floats for HiGHS: max t, σ_r f_r(x) ≥ t (strict), σ_r f_r(x) ≥ 0,
-    σ_r f_r(x) = 0, t ≤ 1. Each row is scaled by a power of two σ_r to make its largest
-    coefficient about 1, so t is a comparable margin and σ_r is exact in binary."""
+    σ_r f_r(x) = 0, t ≤ 1, with each row scaled as :func:`_float_form` says."""
 
     def __init__(self, rows: _ExactRows) -> None:
-        s, n, e = rows.counts
+        s, n, _ = rows.counts
         m, dim = len(rows.rows), rows.dim
-        dense = rows.float_rows()
-        size = np.max(np.abs(dense[:, :dim]), axis=1) if dim else np.zeros(m)
-        size = np.where(size > 0, size, np.abs(dense[:, dim]))
-        self.scale = np.ldexp(1.0, -np.frexp(size)[1])
-        dense *= self.scale[:, None]
+        width = dim + 1
+        self.scale, self.dense = rows.float_rows()
         self.counts = rows.counts
         self.dim = dim
-        self.dense = dense
-        body = np.zeros((m, dim + 1))
-        body[:, :dim] = dense[:, :dim]
+        body = self.dense.copy()
+        body[:, dim] = 0.0
         body[:s, dim] = -1.0
-        lower = -dense[:, dim]
+        lower = -self.dense[:, dim]
         upper = np.full(m, np.inf)
         upper[s + n:] = lower[s + n:]
-        nonzero_rows, nonzero_cols = np.nonzero(body)
-        starts = np.searchsorted(nonzero_rows, np.arange(m)).astype(np.int32)
-        cost = np.zeros(dim + 1)
+        cost = np.zeros(width)
         cost[dim] = 1.0
-        col_upper = np.full(dim + 1, np.inf)
+        col_upper = np.full(width, np.inf)
         col_upper[dim] = 1.0
-        self.model = (dim + 1, m, len(nonzero_rows), 2, -1, 0.0,  # row-wise matrix, maximize
-                      cost, np.full(dim + 1, -np.inf), col_upper, lower, upper, starts,
-                      nonzero_cols.astype(np.int32), body[nonzero_rows, nonzero_cols],
-                      np.zeros(dim + 1, dtype=np.int32))
+        # Passed dense, row-wise: HiGHS drops the zeros itself, faster than finding them here.
+        self.model = (width, m, m * width, 2, -1, 0.0,  # row-wise matrix, maximize
+                      cost, np.full(width, -np.inf), col_upper, lower, upper,
+                      np.arange(0, m * width, width, dtype=np.int32),
+                      np.arange(m * width, dtype=np.int32) % width, body.ravel(),
+                      np.zeros(width, dtype=np.int32))
 
     def plausible(self, point: Sequence[fmpq]) -> bool:
         """A float pre-check that skips the exact check of clearly infeasible candidates.
@@ -366,10 +391,11 @@ class _FloatLP:
         status = highs.modelStatusToString(highs.getModelStatus())
         if status == "Optimal":
             solution = highs.getSolution()
-            # A maximisation reports ≥-row duals as ≤ 0; the multipliers are their negatives.
-            duals = -np.asarray(solution.row_dual) * self.scale
             values = solution.col_value
-            return "optimal", values[self.dim], values[:self.dim], duals
+            if all(map(math.isfinite, values)):
+                # A maximisation reports ≥-row duals as ≤ 0; the multipliers are their negatives.
+                duals = -np.asarray(solution.row_dual) * self.scale
+                return "optimal", values[self.dim], values[:self.dim], duals
         if status == "Infeasible":
             _, has_ray, ray = highs.getDualRay()
             if has_ray:
@@ -378,14 +404,9 @@ class _FloatLP:
         return "unknown", 0.0, [], np.zeros(0)
 
 
-def _rounded(duals: np.ndarray) -> Iterator[list[fmpq]]:
-    """Rational multipliers near the float duals, smallest denominators first, after scaling
-    the largest to 1 (certificates are invariant under positive scaling)."""
-    big = float(np.max(np.abs(duals))) if len(duals) else 0.0
-    if big == 0.0 or not math.isfinite(big):
-        return
-    ratios = [(v / big).as_integer_ratio() if abs(v) > _SUPPORT_TOL * big else None
-              for v in duals.tolist()]
+def _rounded(duals: list[float]) -> Iterator[list[fmpq]]:
+    """Rational multipliers near the float duals, smallest denominators first."""
+    ratios = [v.as_integer_ratio() if v else None for v in duals]
     for bound in (*_DENOMINATORS, None):
         yield [_ZERO if r is None else fmpq(*(r if bound is None else
                                               _limit_denominator(*r, bound)))
@@ -417,14 +438,14 @@ def _quiet_highs() -> Any:
     """A silent HiGHS instance. Its first construction in a process prints a banner on the C
     stdout before any option can be set, so the banner is sent to /dev/null at the descriptor
     level."""
-    from highspy import _core
+    import highspy
 
     sys.stdout.flush()
     saved = os.dup(1)
     sink = os.open(os.devnull, os.O_WRONLY)
     try:
         os.dup2(sink, 1)
-        highs = _core._Highs()
+        highs = highspy.Highs()
     finally:
         os.dup2(saved, 1)
         os.close(saved)
@@ -439,7 +460,5 @@ def _fmpq(v: Fraction | fmpq | int) -> fmpq:
     return v if isinstance(v, fmpq) else fmpq(v.numerator, v.denominator)
 
 
-def _fraction(v: Fraction | fmpq) -> Fraction:
-    if isinstance(v, Fraction):
-        return v
+def _fraction(v: fmpq) -> Fraction:
     return Fraction(int(v.p), int(v.q)) if v else _FRACTION_ZERO

@@ -49,7 +49,7 @@ def pivot_columns(matrix: fmpq_mat) -> list[int]:
     pivots = []
     column = 0
     for i in range(rank):
-        while reduced[i, column] == 0:
+        while not reduced[i, column]:
             column += 1
         pivots.append(column)
     return pivots
