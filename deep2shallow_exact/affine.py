@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import cached_property
+
+from .numbers import format_number
 
 _ZERO = Fraction(0)
 
@@ -27,6 +30,9 @@ class Affine:
     @staticmethod
     def of(coeffs: Sequence[Fraction | int], const: Fraction | int) -> Affine:
         return Affine(tuple(Fraction(c) for c in coeffs), Fraction(const))
+
+    def __str__(self) -> str:
+        return formula(self)
 
     @property
     def dim(self) -> int:
@@ -63,6 +69,11 @@ class Affine:
         Two non-constant functions that are nonzero multiples of each other share g, so a
         sign known for one gives the sign of the other. Constants are returned as they are.
         """
+        return self._canonical
+
+    @cached_property
+    def _canonical(self) -> tuple[Affine, Fraction]:
+        # The search asks for the same function's form at a node and again in its children.
         for a in self.coeffs:
             if a:
                 return self.scale(1 / a), a
@@ -80,3 +91,17 @@ def combination(terms: Sequence[tuple[Fraction, Affine]], n: int) -> Affine:
                     coeffs[i] += factor * a
             const += factor * f.const
     return Affine(tuple(coeffs), const)
+
+
+def formula(f: Affine, names: Sequence[str] | None = None) -> str:
+    """a·x + c as text, e.g. "x1 - 3/2*x2 + 1"; ``names`` replaces x1, x2, ..."""
+    labels = names if names is not None else [f"x{i + 1}" for i in range(f.dim)]
+    terms = [(a, labels[i]) for i, a in enumerate(f.coeffs) if a]
+    if f.const or not terms:
+        terms.append((f.const, ""))
+    text = ""
+    for k, (a, name) in enumerate(terms):
+        size = format_number(abs(a))
+        body = name if name and abs(a) == 1 else f"{size}*{name}" if name else size
+        text += (("-" if a < 0 else "") + body) if k == 0 else f" {'-' if a < 0 else '+'} {body}"
+    return text

@@ -17,17 +17,26 @@ from collections.abc import Sequence
 from fractions import Fraction
 from pathlib import Path
 
+import mpmath
+
 from . import kernel
+from .attribution import attributions, format_attributions
 from .checker import check
 from .construction import to_shallow
 from .domain import Domain, everywhere, load_polytope, parse_box
+from .dual import is_positive_semidefinite, load_points, npk_gram
 from .errors import InputError, UndefinedError
 from .evaluation import evaluate
+from .explain import explain, format_explanation
 from .formats import load_vnnlib_box, network_to_document, read_network_file, save_network
+from .gates import effective_hyperplanes, soft_gap
+from .merging import merge_regions
 from .network import Network
 from .numbers import format_number, parse_rational
+from .plotting import format_plot, plot
 from .progress import Progress
 from .regions import CHECKPOINT_FORMAT, PieceEnumeration, counts_by_dim
+from .report import format_report, write_report
 
 EXAMPLES = Path(__file__).parent / "examples"
 
@@ -109,6 +118,8 @@ def cmd_info(args: argparse.Namespace) -> int:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     net = _load(args.network)
     point = parse_point(args.at, net.input_dim)
+    if args.soft is not None:
+        return _evaluate_soft(args, net, point)
     try:
         output = evaluate(net, point)
     except UndefinedError as exc:
@@ -120,12 +131,114 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _evaluate_soft(args: argparse.Namespace, net: Network, point: tuple[Fraction, ...]) -> int:
+    beta = parse_rational(args.soft, "--soft")
+    soft, hard, gap = soft_gap(net, point, beta, args.precision)
+    digits = args.precision
+    if args.json:
+        _print_json({"output": [format_number(v) for v in hard],
+                     "soft_output": [mpmath.nstr(v, digits) for v in soft],
+                     "beta": format_number(beta), "precision_digits": digits,
+                     "max_gap": mpmath.nstr(gap, 6)})
+        return 0
+    print(f"hard gates (exact): {' '.join(format_number(v) for v in hard)}")
+    print(f"soft gates sigmoid({format_number(beta)}*q), {digits} digits: "
+          f"{' '.join(mpmath.nstr(v, digits) for v in soft)}")
+    print(f"largest gap: {mpmath.nstr(gap, 6)} (on a wall, q = 0, a soft gate is 1/2 for every "
+          "beta, so the soft output need not approach the hard one there)")
+    return 0
+
+
+# -- the dual view -----------------------------------------------------------------------------
+
+def cmd_gates(args: argparse.Namespace) -> int:
+    net = _load(args.network)
+    hyperplanes = effective_hyperplanes(net)
+    if args.json:
+        _print_json({"gates": [h.to_document() for h in hyperplanes]})
+        return 0
+    for h in hyperplanes:
+        print(f"gate {h.layer}.{h.index}: on where {h.formula()} > 0")
+    return 0
+
+
+def cmd_npk(args: argparse.Namespace) -> int:
+    net = _load(args.network)
+    points = load_points(args.points, net.input_dim)
+    gram = npk_gram(net, points, args.bias_paths)
+    psd = is_positive_semidefinite(gram)
+    if args.json:
+        _print_json({"points": len(points), "bias_paths": args.bias_paths,
+                     "gram": [[format_number(v) for v in row] for row in gram],
+                     "positive_semidefinite": psd})
+        return 0
+    print(f"neural path kernel of {args.network} on {len(points)} points "
+          f"({'with' if args.bias_paths else 'without'} bias paths)")
+    for row in gram:
+        print("  " + "  ".join(format_number(v) for v in row))
+    print(f"positive semi-definite: {'yes' if psd else 'no'}")
+    return 0
+
+
+# -- explanations and pictures -----------------------------------------------------------------
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    net = _load(args.network)
+    point = parse_point(args.at, net.input_dim)
+    doc = explain(net, point, _domain(args, net.input_dim), args.backend)
+    if args.attributions:
+        baseline = parse_point(args.baseline, net.input_dim) if args.baseline else None
+        doc["attributions"] = attributions(net, point, baseline, args.shapley_method,
+                                           integrated=not args.no_ig)
+    if args.json:
+        _print_json(doc)
+        return 0
+    print(format_explanation(doc))
+    if args.attributions:
+        print(format_attributions(doc["attributions"]))
+    return 0
+
+
+def _plot_box(text: str | None, net: Network, args: argparse.Namespace) -> Domain | None:
+    if text is None:
+        return None
+    sliced = args.slice_point is not None or args.directions is not None
+    return parse_box(text, 1 if net.input_dim == 1 and not sliced else 2)
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    net = _load(args.network)
+    slice_point = parse_point(args.slice_point, net.input_dim) if args.slice_point else None
+    directions = ([parse_point(d, net.input_dim) for d in args.directions.split(";")]
+                  if args.directions else None)
+    doc = plot(net, args.output, _plot_box(args.box, net, args), args.show_output, slice_point,
+               directions, args.output_index, args.backend)
+    if args.json:
+        _print_json(doc)
+    else:
+        print(format_plot(doc))
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    net = _load(args.network)
+    domain = parse_box(args.box, net.input_dim) if args.box else None
+    doc = write_report(net, args.output, domain, args.backend, shallow=not args.no_shallow)
+    if args.json:
+        _print_json(doc)
+    else:
+        print(format_report(doc))
+    return 0
+
+
 # -- regions -----------------------------------------------------------------------------------
 
 def cmd_regions(args: argparse.Namespace) -> int:
     net = _load(args.network)
     domain = _domain(args, net.input_dim)
     job = PieceEnumeration(net, domain, args.scope, args.backend)
+    if args.merge and args.scope != "everywhere":
+        raise InputError("--merge needs --scope everywhere (adjacency is read off the walls)")
     if args.checkpoint and Path(args.checkpoint).exists():
         doc = _read_checkpoint(args.checkpoint)
         if doc.get("network") != network_to_document(net):
@@ -155,6 +268,8 @@ def cmd_regions(args: argparse.Namespace) -> int:
     if args.checkpoint:
         _write_json(args.checkpoint, job.checkpoint(network_to_document(net)))
     counts = counts_by_dim(job.found)
+    if args.merge and not partial:
+        merged = merge_regions(job.found, domain)
     doc: dict = {
         "input_dim": net.input_dim, "scope": args.scope, "domain": domain.description,
         "partial": partial,
@@ -162,6 +277,8 @@ def cmd_regions(args: argparse.Namespace) -> int:
         "regions": counts.get(net.input_dim - len(domain.equalities), 0)
         if args.scope == "everywhere" else len(job.found),
     }
+    if args.merge and not partial:
+        doc["linear_pieces"] = len(merged.linear_pieces)
     if not args.summary:
         doc["pieces"] = [p.to_document() for p in job.found]
     if args.json:
@@ -193,6 +310,9 @@ def _print_counts(doc: dict, name: str, seconds: float, lp_calls: int) -> None:
     total = sum(doc["counts_by_dim"].values())
     print(f"  total {total} pieces, {doc['regions']} full-dimensional regions "
           f"({seconds:.2f} s, {lp_calls} LP calls)")
+    if "linear_pieces" in doc:
+        print(f"  {doc['linear_pieces']} linear pieces (adjacent regions with one affine map "
+              "merged)")
 
 
 # -- check and verify --------------------------------------------------------------------------
@@ -340,6 +460,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("network")
     p.add_argument("--at", required=True, help="the point, e.g. 1/2,-3,0.25")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--soft", metavar="BETA",
+                   help="also evaluate with soft gates sigmoid(BETA*q) (mpmath) and report the gap")
+    p.add_argument("--precision", type=int, default=30, help="digits for --soft (default 30)")
     p.set_defaults(run=cmd_evaluate)
 
     p = sub.add_parser("regions", help="enumerate the pieces of the input domain exactly")
@@ -350,6 +473,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--summary", action="store_true", help="counts only, no piece list")
     p.add_argument("--max-pieces", type=int, help="stop after this many pieces (partial)")
     p.add_argument("--checkpoint", help="save progress here and resume from it if it exists")
+    p.add_argument("--merge", action="store_true",
+                   help="also count linear pieces (adjacent regions with the same map merged)")
     _backend_option(p)
     p.set_defaults(run=cmd_regions)
 
@@ -373,6 +498,55 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--certificate", help="also write the equality certificate here")
     _backend_option(p)
     p.set_defaults(run=cmd_convert)
+
+    p = sub.add_parser("explain", help="the exact local linear model at a point")
+    p.add_argument("network")
+    p.add_argument("--at", required=True, help="the point, e.g. 1/2,-3")
+    _domain_options(p)
+    p.add_argument("--attributions", action="store_true",
+                   help="add exact Shapley values and integrated gradients")
+    p.add_argument("--baseline", help="baseline point for attributions (default: the origin)")
+    p.add_argument("--shapley-method", choices=("auto", "coalitions", "one-region"),
+                   default="auto")
+    p.add_argument("--no-ig", action="store_true", help="skip integrated gradients")
+    p.add_argument("--json", action="store_true")
+    _backend_option(p)
+    p.set_defaults(run=cmd_explain)
+
+    p = sub.add_parser("plot", help="draw the regions (2 inputs), the graph (1) or a 2-D slice")
+    p.add_argument("network")
+    p.add_argument("-o", "--output", required=True, help="picture file (.png, .pdf, .svg)")
+    p.add_argument("--box", help="plotted window lo:hi,lo:hi in the plotted coordinates")
+    p.add_argument("--show-output", action="store_true", help="colour by the output value")
+    p.add_argument("--output-index", type=int, default=1, help="which output to colour (1-based)")
+    p.add_argument("--slice-point", help="for 3+ inputs: the point the plane goes through")
+    p.add_argument("--directions", help='for 3+ inputs: two directions "d1;d2"')
+    p.add_argument("--json", action="store_true")
+    _backend_option(p)
+    p.set_defaults(run=cmd_plot)
+
+    p = sub.add_parser("report", help="one-page HTML or Markdown report on a network")
+    p.add_argument("network")
+    p.add_argument("-o", "--output", required=True, help="report.html or report.md")
+    p.add_argument("--box", help="domain box lo:hi,...")
+    p.add_argument("--no-shallow", action="store_true",
+                   help="skip the three-layer rewrite and its proof (the slow part)")
+    p.add_argument("--json", action="store_true")
+    _backend_option(p)
+    p.set_defaults(run=cmd_report)
+
+    p = sub.add_parser("gates", help="the effective hyperplane of every gate of a DLGN")
+    p.add_argument("network")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_gates)
+
+    p = sub.add_parser("npk", help="exact neural path kernel Gram matrix on given points")
+    p.add_argument("network")
+    p.add_argument("--points", required=True,
+                   help='points file: JSON {"points": [[...], ...]} or one x1,x2,... per line')
+    p.add_argument("--bias-paths", action="store_true", help="include paths from the biases")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_npk)
 
     p = sub.add_parser("verify", help="re-verify a certificate with the trusted kernel")
     p.add_argument("certificate")

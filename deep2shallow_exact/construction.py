@@ -21,7 +21,6 @@ from .checker import CheckResult, check, express
 from .domain import Domain, everywhere
 from .errors import InputError
 from .feasibility import Emptiness, LinearSystem, Solver
-from .local import local_view
 from .network import GatedNetwork, Layer, Network, ReluNetwork
 from .numbers import NEG_INF, Extended
 from .regions import Piece, PieceEnumeration
@@ -210,9 +209,10 @@ def refine_to_arrangement(net: Network, pieces: Sequence[Piece], domain: Domain,
                                (zero_value, output))
     faces = []
     for face in PieceEnumeration(arrangement, domain, "everywhere", backend):
-        maps = local_view(net, face.witness).output
-        faces.append(replace(face, A=tuple(f.coeffs for f in maps),
-                             c=tuple(f.const for f in maps)))
+        # Every face lies inside the one piece that contains its witness.
+        home = next(p for p in pieces if all(f(face.witness) > 0 for f in p.strict)
+                    and all(e(face.witness) == 0 for e in p.equal))
+        faces.append(replace(face, A=home.A, c=home.c))
     return faces
 
 

@@ -83,9 +83,10 @@ def _value_layers(net: Network) -> tuple[tuple[Layer, ...], bool]:
     return net.value, net.value_input == "ones"
 
 
-def _point(net: Network, x: Sequence[Fraction | int]) -> tuple[Fraction, ...]:
+def _point(net: Network, x: Sequence[Fraction | int], where: str = "point"
+           ) -> tuple[Fraction, ...]:
     if len(x) != net.input_dim:
-        raise InputError(f"point has {len(x)} coordinates, the network takes {net.input_dim}")
+        raise InputError(f"{where} has {len(x)} coordinates, the network takes {net.input_dim}")
     return tuple(Fraction(v) for v in x)
 
 
@@ -98,9 +99,8 @@ def _gates(net: Network, point: tuple[Fraction, ...]) -> Gates:
     return gates_at(net, point)
 
 
-def _source_values(net: Network, point: tuple[Fraction, ...]) -> tuple[Fraction, ...]:
+def _source_values(point: tuple[Fraction, ...], ones: bool) -> tuple[Fraction, ...]:
     """h^0(x): the point itself, or all ones."""
-    _, ones = _value_layers(net)
     return (Fraction(1),) * len(point) if ones else point
 
 
@@ -143,9 +143,10 @@ def path_value(net: Network, path: Path) -> Fraction:
 def path_features(net: Network, x: Sequence[Fraction | int]) -> Iterator[tuple[Path, Fraction]]:
     """(p, φ(x, p)) for every path p, in the order of :func:`paths`; the gates are computed
     once."""
+    _, ones = _value_layers(net)
     point = _point(net, x)
     gates = _gates(net, point)
-    source = _source_values(net, point)
+    source = _source_values(point, ones)
     for path in paths(net):
         feature = Fraction(1) if path.is_bias else source[path.input - 1]
         if all(gates[path.layer - 1 + d][j - 1] for d, j in enumerate(path.neurons)):
@@ -185,10 +186,10 @@ def npk_gram(net: Network, points: Sequence[Sequence[Fraction | int]],
              bias_paths: bool = False) -> list[list[Fraction]]:
     """The Gram matrix K(x_i, x_j) of the neural path kernel, exactly, without listing paths:
     the gates of each point once, then one pass over the layers per pair."""
-    layers, _ = _value_layers(net)
-    exact = [_point(net, x) for x in points]
+    layers, ones = _value_layers(net)
+    exact = [_point(net, x, f"point {i + 1}") for i, x in enumerate(points)]
     gates = [_gates(net, p) for p in exact]
-    sources = [_source_values(net, p) for p in exact]
+    sources = [_source_values(p, ones) for p in exact]
     size = len(exact)
     gram = [[Fraction(0)] * size for _ in range(size)]
     for i in range(size):

@@ -32,7 +32,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
-from .affine import Affine
+from .affine import Affine, formula
 from .checker import express
 from .domain import Domain, everywhere
 from .errors import InputError
@@ -45,20 +45,6 @@ from .search import equality_rank
 from .symbolic import Finished, Program, RunState, Undefined
 
 Point = tuple[Fraction, ...]
-
-
-def formula(f: Affine, names: Sequence[str] | None = None) -> str:
-    """a·x + c as text, e.g. "x1 - 3/2*x2 + 1"; ``names`` replaces x1, x2, ..."""
-    labels = names if names is not None else [f"x{i + 1}" for i in range(f.dim)]
-    terms = [(a, labels[i]) for i, a in enumerate(f.coeffs) if a]
-    if f.const or not terms:
-        terms.append((f.const, ""))
-    text = ""
-    for k, (a, name) in enumerate(terms):
-        size = format_number(abs(a))
-        body = name if name and abs(a) == 1 else f"{size}*{name}" if name else size
-        text += (("-" if a < 0 else "") + body) if k == 0 else f" {'-' if a < 0 else '+'} {body}"
-    return text
 
 
 def _numbers(values: Sequence[Fraction]) -> list[str]:

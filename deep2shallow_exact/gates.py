@@ -21,6 +21,7 @@ from fractions import Fraction
 
 import mpmath
 
+from .affine import Affine, formula
 from .errors import InputError
 from .evaluation import evaluate_gated
 from .local import local_view
@@ -59,16 +60,7 @@ class GateHyperplane:
 
     def formula(self) -> str:
         """w·x + b as text, e.g. "x1 - 3/2*x2 + 1"."""
-        terms = [(w, f"x{i + 1}") for i, w in enumerate(self.weights) if w]
-        if self.bias or not terms:
-            terms.append((self.bias, ""))
-        text = ""
-        for k, (c, name) in enumerate(terms):
-            size = str(abs(c))
-            body = name if name and abs(c) == 1 else f"{size}*{name}" if name else size
-            text += ("-" if c < 0 else "") + body if k == 0 else \
-                f" {'-' if c < 0 else '+'} {body}"
-        return text
+        return formula(Affine(self.weights, self.bias))
 
     def to_document(self) -> dict:
         return {"layer": self.layer, "index": self.index,

@@ -14,10 +14,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
+from .affine import formula
 from .construction import below
 from .domain import Domain, everywhere
 from .errors import InputError
-from .explain import formula
 from .network import Network
 from .numbers import format_number
 from .regions import Piece, enumerate_pieces

@@ -23,9 +23,9 @@ from math import ceil, floor
 from pathlib import Path
 from typing import Any
 
+from .affine import Affine
 from .domain import Domain, box, everywhere
 from .errors import InputError
-from .explain import formula
 from .network import GatedNetwork, Layer, Network, ReluNetwork
 from .numbers import format_number
 from .regions import Piece, counts_by_dim, enumerate_pieces
@@ -52,13 +52,11 @@ def _matplotlib() -> Any:
 
 # -- slices ------------------------------------------------------------------------------------
 
-def _dot(u: Sequence[Fraction], v: Sequence[Fraction]) -> Fraction:
-    return sum((a * b for a, b in zip(u, v)), Fraction(0))
-
-
 def _substitute(layer: Layer, point: Point, d1: Point, d2: Point) -> Layer:
-    rows = tuple((_dot(row, d1), _dot(row, d2)) for row in layer.weights)
-    bias = tuple(b + _dot(row, point) for row, b in zip(layer.weights, layer.bias))
+    # Finite layers only (checked by the caller), so every entry is a Fraction.
+    linear = [Affine(row, Fraction(0)) for row in layer.weights]  # type: ignore[arg-type]
+    rows = tuple((f(d1), f(d2)) for f in linear)
+    bias = tuple(b + f(point) for f, b in zip(linear, layer.bias))
     return Layer(rows, bias)  # type: ignore[arg-type]
 
 
@@ -455,9 +453,4 @@ def format_plot(doc: dict) -> str:
         where = (f" on the slice x = ({', '.join(s['point'])}) + s·({', '.join(s['d1'])}) "
                  f"+ t·({', '.join(s['d2'])})")
     return f"wrote {doc['path']}: {what} in {box_text}{where}"
-
-
-def map_text(piece: Piece, scene: Scene) -> list[str]:
-    """A piece's maps as text in the scene's coordinates."""
-    return [formula(f, scene.axis_names) for f in piece.maps]
 

@@ -17,7 +17,7 @@ from .domain import Domain, domain_from_document, everywhere
 from .errors import InputError
 from .feasibility import Solver
 from .network import Network
-from .numbers import format_number, parse_rational
+from .numbers import Infinity, format_number, parse_rational
 from .search import PathRow, Search, row_document
 from .symbolic import Finished
 
@@ -62,9 +62,6 @@ class PieceEnumeration:
 
     def __init__(self, net: Network, domain: Domain | None = None, scope: str = "everywhere",
                  backend: str = "float") -> None:
-        if net.is_extended:
-            raise InputError("regions: the network has infinite entries; piece enumeration "
-                             "needs a finite network")
         self.net = net
         self.domain = domain if domain is not None else everywhere(net.input_dim)
         self.scope = scope
@@ -87,7 +84,12 @@ class PieceEnumeration:
             self._started = True
         for leaf in self.search.leaves():
             (outcome,) = leaf.outcomes
-            assert isinstance(outcome, Finished)
+            if not isinstance(outcome, Finished) or any(
+                    isinstance(v, Infinity) for v in outcome.outputs):
+                what = "undefined (∞ − ∞)" if not isinstance(outcome, Finished) else "infinite"
+                point = ", ".join(format_number(v) for v in leaf.witness)
+                raise InputError(f"the network is {what} on a whole piece, e.g. at x = "
+                                 f"({point}); pieces need finite affine maps")
             piece = Piece(
                 dim=leaf.dim,
                 signs="".join(SIGN_TEXT[s] for layer in outcome.signs for s in layer),

@@ -13,10 +13,10 @@ import html
 import io
 from pathlib import Path
 
+from .affine import formula
 from .construction import to_shallow
 from .domain import Domain, everywhere
 from .errors import InputError
-from .explain import formula
 from .local import local_view
 from .merging import merge_regions
 from .network import Network

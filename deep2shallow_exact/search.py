@@ -189,6 +189,12 @@ class Search:
     def record(self, leaf: Leaf, entry: dict) -> None:
         self.tree[leaf.index] = entry
 
+    def refine(self, leaf: Leaf, function: Affine) -> None:
+        """Split a leaf once more, on a function the caller needs the sign of."""
+        known = self._node(leaf.index, leaf.path, leaf.witness).known
+        self.stats.leaves -= 1
+        self._split(Node(leaf.index, leaf.path, known, leaf.witness, leaf.outcomes), function)
+
     def _evaluate(self, node: Node) -> tuple[Affine | None,
                                              tuple[Finished | Undefined, ...]]:
         def oracle(f: Affine) -> int | None:
@@ -228,6 +234,9 @@ class Search:
         self.tree[node.index] = {"split": row_document(phi), "children": children}
         self.tree.extend([None] * len(sides))
         witnesses = self._child_witnesses(node, phi, sides, children)
+        if not any(witnesses.values()):
+            raise InputError(f"scope open needs regions of full dimension, but {phi} vanishes "
+                             f"on all of {self.domain.description}; use scope everywhere")
         alone = sum(w is not None for w in witnesses.values()) == 1
         for side in reversed(sides):
             w = witnesses[side]

@@ -104,11 +104,10 @@ def _sum(terms: Sequence[sp.Expr]) -> sp.Expr:
 def _second_layer_neuron(row: Sequence[Extended], bias: Extended,
                          first: Sequence[sp.Expr]) -> sp.Expr:
     """Max(0, Σ c·Max(0, g) + b − oo·(Σ Max(0, v)) + oo·(Σ Max(0, u))), left unevaluated."""
-    finite = [_scaled(w, a) for w, a in zip(row, first)
-              if not isinstance(w, Infinity) and w != 0]
+    terms = [_scaled(w, a) for w, a in zip(row, first)
+             if not isinstance(w, Infinity) and w != 0]
     if not isinstance(bias, Infinity) and bias != 0:
-        finite.append(_rational(bias))
-    terms = list(finite)
+        terms.append(_rational(bias))
     for sign in (-1, 1):
         gated = [a for w, a in zip(row, first) if isinstance(w, Infinity) and w.sign == sign]
         if gated:
@@ -154,14 +153,12 @@ def show(net: Network, latex: bool = False, domain: Domain | None = None,
          backend: str = "float") -> str:
     """The network as text (sympy.pretty) or LaTeX (sympy.latex), one line ``y = ...`` per
     output (y1, y2, ... when there are several): the shallow formula for a three-layer network
-    with infinite second-layer entries, otherwise the Piecewise over the pieces of ``domain``."""
-    if _is_shallow_extended(net):
-        formula = shallow_formula(net)
-    elif net.is_extended:
-        raise InputError("show: only finite networks, or three-layer networks whose infinite "
-                         "entries all lie in the second layer, can be shown")
-    else:
-        formula = deep_piecewise(net, domain, backend)
+    with infinite second-layer entries, otherwise the Piecewise over the pieces of ``domain``
+    (``domain`` and ``backend`` are used for the Piecewise only)."""
+    # Any other network goes to the Piecewise, which needs a finite affine map on every piece
+    # (piece enumeration says where an extended network is infinite or undefined instead).
+    formula = (shallow_formula(net) if _is_shallow_extended(net)
+               else deep_piecewise(net, domain, backend))
     outputs = formula if isinstance(formula, tuple) else (formula,)
     names = ["y"] if len(outputs) == 1 else [f"y{k + 1}" for k in range(len(outputs))]
     equations = [sp.Eq(sp.Symbol(name), expr, evaluate=False)

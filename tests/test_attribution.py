@@ -91,6 +91,15 @@ def test_one_region_formula() -> None:
         shapley_values(net, (1, 2), (-1, 0), method="one-region")
 
 
+def test_same_region_is_not_enough_for_the_formula() -> None:
+    # x = (3, 2) and b = (0, −1) both lie in x1 > x2, where ReLU(x1 − x2) = x1 − x2, but the
+    # coalition point (0, 2) does not: v(∅) = 1, v({1}) = 4, v({2}) = 0, v({1, 2}) = 1, so
+    # φ = (2, −2), not A (x − b) = (3, −3).
+    net = ReluNetwork.from_lists([([[1, -1]], [0]), ([[1]], [0])])
+    result = shapley_values(net, (3, 2), (0, -1))
+    assert result.method == "coalitions" and result.values == ((F(2), F(-2)),)
+
+
 def test_refused_above_the_limit_unless_one_region() -> None:
     n = 17
     net = ReluNetwork.from_lists([([[1, -1] + [0] * (n - 2)], [0]), ([[1]], [0])])

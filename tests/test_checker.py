@@ -439,3 +439,20 @@ def test_mismatched_dimensions_are_input_errors() -> None:
         check(one, one, scope="closed")
     with pytest.raises(InputError):
         check(one, one, box([F(0), F(0)], [F(1), F(1)]))
+
+
+def test_degenerate_box_is_decided() -> None:
+    x = relu_net(([[1]], [0]))
+    zero = relu_net(([[0]], [0]))
+    assert_proven(check(x, zero, box([F(0)], [F(0)])), x, zero, [(F(0),)])
+    flat = box([F(2), F(0)], [F(2), F(1)])
+    a, b = relu_net(([[1, 0]], [0])), relu_net(([[0, 0]], [2]))
+    assert_proven(check(a, b, flat), a, b, [(F(2), F(1, 2))])
+
+
+def test_open_scope_on_a_flat_domain_is_refused_not_vacuous() -> None:
+    # Both strict sides of x are empty on the box [0, 0]: there is no open region to cover.
+    x = relu_net(([[1]], [0]), ([[1]], [5]))
+    zero = relu_net(([[0]], [0]))
+    with pytest.raises(InputError, match="full dimension"):
+        check(x, zero, box([F(0)], [F(0)]), scope="open")

@@ -166,7 +166,6 @@ def test_bad_networks_exit_2_with_one_line(capsys, tmp_path, name):
     (["info", "missing.json"], "no such file"),
     (["evaluate", TINY, "--at", "1,2,3"], "3 coordinates"),
     (["evaluate", TINY, "--at", "1,x"], "coordinate 2"),
-    (["regions", GATE], "finite network"),
     (["regions", TINY, "--box", "0:1,2"], "interval 2"),
     (["regions", TINY, "--box", "1:0"], "lower bound"),
     (["regions", TINY, "--max-pieces", "0"], "--max-pieces"),
@@ -178,6 +177,15 @@ def test_bad_arguments_exit_2_with_one_line(capsys, argv, fragment):
     code, out, err = run(capsys, *argv)
     assert code == 2 and out == ""
     assert fragment in err and len(err.strip().splitlines()) == 1
+
+
+def test_regions_of_a_network_infinite_on_a_piece_is_an_error(capsys, tmp_path):
+    net = write(tmp_path, "inf.json", relu_doc([([["inf"]], [0]), ([[1]], [0])]))
+    code, out, err = run(capsys, "regions", net)
+    assert code == 2 and "infinite on a whole piece" in err and len(err.strip().splitlines()) == 1
+    # The gating identity is finite everywhere, so its pieces are fine: x<0, x=0, x>0.
+    doc = json.loads(run(capsys, "regions", GATE, "--json")[1])
+    assert doc["counts_by_dim"] == {"1": 2, "0": 1}
 
 
 def test_unsupported_onnx_operator_is_named(capsys, tmp_path):
@@ -212,3 +220,48 @@ def test_acas_xu_onnx_and_vnnlib_box(capsys):
     assert info["widths"] == [5, 50, 50, 50, 50, 50, 50, 5]
     code, out, _ = run(capsys, "evaluate", str(net), "--at", "0,0,0,0,0", "--json")
     assert code == 0 and len(json.loads(out)["output"]) == 5
+
+
+DLGN = str(EXAMPLES / "dlgn_jump.json")
+
+
+def test_gates_lists_the_effective_hyperplanes(capsys):
+    code, out, _ = run(capsys, "gates", DLGN, "--json")
+    gates = json.loads(out)["gates"]
+    assert code == 0 and [(g["layer"], g["index"]) for g in gates] == [(1, 1), (1, 2), (2, 1)]
+    code, _, err = run(capsys, "gates", TINY)
+    assert code == 2 and "not hyperplanes" in err
+
+
+def test_npk_gram_is_exact_and_psd(capsys, tmp_path):
+    points = write(tmp_path, "p.txt", "1,0\n0,1\n")
+    code, out, _ = run(capsys, "npk", TINY, "--points", points, "--json")
+    doc = json.loads(out)
+    assert code == 0 and doc["positive_semidefinite"] is True
+    gram = doc["gram"]
+    assert gram[0][1] == gram[1][0] == "0"  # ⟨x, x'⟩ = 0 for orthogonal inputs
+    bad = write(tmp_path, "bad.txt", "1,0\n0,x\n")
+    code, _, err = run(capsys, "npk", TINY, "--points", bad)
+    assert code == 2 and "line 2" in err
+
+
+def test_soft_evaluation_reports_the_gap(capsys):
+    code, out, _ = run(capsys, "evaluate", DLGN, "--at", "1/3,1/5", "--soft", "40", "--json")
+    doc = json.loads(out)
+    assert code == 0 and float(doc["max_gap"]) < 0.01 and doc["beta"] == "40"
+
+
+def test_explain_plot_report_and_merge(capsys, tmp_path):
+    code, out, _ = run(capsys, "explain", TINY, "--at", "1/2,-1/3", "--json", "--attributions")
+    doc = json.loads(out)
+    assert code == 0 and doc["map"]["text"] == ["2*x1 - 2*x2 + 1/10"]
+    shapley = doc["attributions"]["shapley"]
+    assert shapley is not None
+    picture = tmp_path / "r.png"
+    code, out, _ = run(capsys, "plot", TINY, "-o", str(picture))
+    assert code == 0 and picture.stat().st_size > 0 and "15 regions" in out
+    report = tmp_path / "r.md"
+    code, _, _ = run(capsys, "report", SAW, "-o", str(report), "--box", "0:1", "--no-shallow")
+    assert code == 0 and "8" in report.read_text()
+    doc = json.loads(run(capsys, "regions", TINY, "--merge", "--json", "--summary")[1])
+    assert doc["regions"] == 15 and doc["linear_pieces"] <= 15

@@ -299,6 +299,8 @@ def test_load_points_missing_file(tmp_path):
 
 def test_wrong_point_dimension_is_input_error():
     net = ReluNetwork.from_lists([([[1, 2]], [0]), ([[1]], [0])])
-    with pytest.raises(InputError, match="point has 1 coordinates, the network takes 2"):
-        npk_gram(net, [(1,)])
+    with pytest.raises(InputError, match="point 2 has 1 coordinates, the network takes 2"):
+        npk_gram(net, [(1, 2), (1,)])
+    with pytest.raises(InputError, match="point has 3 coordinates"):
+        next(path_features(net, (1, 2, 3)))
     assert json.dumps([p.to_document() for p in paths(net)])  # plain data

@@ -175,6 +175,17 @@ def test_jump_converts_to_a_proven_shallow_network():
         assert evaluate(shallow, x) == (y,)
 
 
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(net=gated_networks(kind=st.sampled_from(["dgn", "dlgn"]), input_dim=st.integers(1, 2),
+                          hidden_widths=st.lists(st.integers(1, 2), min_size=1,
+                                                 max_size=2).map(tuple),
+                          value_input=st.sampled_from(["x", "ones"])))
+def test_gated_networks_convert_to_proven_shallow_networks(net):
+    result = to_shallow(net)
+    assert result.verdict is not None and result.verdict.proven, result.verdict.to_document()
+    assert kernel.verify(result.verdict.certificate).valid
+
+
 def test_closed_cells_double_counts_the_jump_and_is_refuted():
     result = to_shallow(JUMP, method="closed-cells")
     assert result.verdict is not None and result.verdict.verdict == "REFUTED"

@@ -33,6 +33,7 @@ QUADRANTS = ReluNetwork.from_lists([([[1, 0], [0, 1]], [0, 0]), ([[1, 1]], [0])]
 # 3 inputs, 4 hidden neurons.
 THREE = ReluNetwork.from_lists([([[1, -1, 1], [1, 1, -2], [0, 1, 1], [-1, 0, 1]],
                                  [0, "1/2", -1, 0]), ([[1, -1, 2, 1]], [0])])
+THREE_SLICE = restrict_to_plane(THREE, (0, 0, F(1, 2)), (1, 0, 0), (0, 1, 1))
 
 
 def filled_patches(fig) -> int:
@@ -42,12 +43,13 @@ def filled_patches(fig) -> int:
 
 def test_quadrants_hand_worked(tmp_path: Path) -> None:
     scene = prepare(QUADRANTS, [(-1, 1), (-1, 1)])
-    assert sorted((p.area, p.vertices) for p in scene.polygons) == sorted([
-        (F(1), ((F(1), F(1)), (F(0), F(1)), (F(0), F(0)), (F(1), F(0)))),
-        (F(1), ((F(0), F(1)), (F(-1), F(1)), (F(-1), F(0)), (F(0), F(0)))),
-        (F(1), ((F(-1), F(0)), (F(-1), F(-1)), (F(0), F(-1)), (F(0), F(0)))),
-        (F(1), ((F(0), F(0)), (F(0), F(-1)), (F(1), F(-1)), (F(1), F(0)))),
-    ])
+    # Four unit squares; a positive shoelace area means the vertices run counter-clockwise.
+    assert sorted((p.area, tuple(sorted(p.vertices))) for p in scene.polygons) == [
+        (F(1), ((-1, -1), (-1, 0), (0, -1), (0, 0))),
+        (F(1), ((-1, 0), (-1, 1), (0, 0), (0, 1))),
+        (F(1), ((0, -1), (0, 0), (1, -1), (1, 0))),
+        (F(1), ((0, 0), (0, 1), (1, 0), (1, 1))),
+    ]
     fig = plot_regions(QUADRANTS, tmp_path / "q.png", box=[(-1, 1), (-1, 1)])
     assert filled_patches(fig) == 4
     assert (tmp_path / "q.png").stat().st_size > 0
@@ -59,9 +61,6 @@ def test_two_inputs_one_patch_per_region(tmp_path: Path) -> None:
         fig = plot_regions(THREE_SLICE, tmp_path / "r.png", box=domain, show_output=show_output)
         regions = counts_by_dim(enumerate_pieces(THREE_SLICE, domain))[2]
         assert filled_patches(fig) == regions
-
-
-THREE_SLICE = restrict_to_plane(THREE, (0, 0, F(1, 2)), (1, 0, 0), (0, 1, 1))
 
 
 def test_three_inputs_slice(tmp_path: Path) -> None:

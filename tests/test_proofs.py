@@ -38,12 +38,7 @@ def test_certificates_exist() -> None:
     assert set(certificate_names()) <= set(example_names())
 
 
-@pytest.mark.parametrize("name", [
-    pytest.param(name, marks=pytest.mark.xfail(
-        strict=True, reason="to_shallow refuses extended-real networks (piece enumeration "
-        "needs a finite network), so this example has no shallow form yet"))
-    if name == "gating_identity" else name
-    for name in example_names()])
+@pytest.mark.parametrize("name", example_names())
 def test_every_example_has_a_certificate(name: str) -> None:
     assert (CERTIFICATES / f"{name}{SUFFIX}").is_file()
     assert (CERTIFICATES / f"{name}.shallow.json").is_file()
