@@ -110,7 +110,7 @@ class Refuted(Exception):
 
 
 def check(a: Network, b: Network, domain: Domain | None = None, scope: str = "everywhere",
-          backend: str = "float",
+          backend: str = "auto",
           progress: Callable[[SearchStats], None] | None = None) -> CheckResult:
     """PROVEN (with a certificate) iff ``a`` and ``b`` agree at every point of ``domain``
     (scope ``everywhere``) or off the walls of the search (scope ``open``); else REFUTED at a

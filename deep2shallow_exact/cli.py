@@ -37,6 +37,7 @@ from .plotting import format_plot, plot
 from .progress import Progress
 from .regions import CHECKPOINT_FORMAT, PieceEnumeration, counts_by_dim
 from .report import format_report, write_report
+from .symbolic_views import show
 
 EXAMPLES = Path(__file__).parent / "examples"
 
@@ -146,6 +147,12 @@ def _evaluate_soft(args: argparse.Namespace, net: Network, point: tuple[Fraction
           f"{' '.join(mpmath.nstr(v, digits) for v in soft)}")
     print(f"largest gap: {mpmath.nstr(gap, 6)} (on a wall, q = 0, a soft gate is 1/2 for every "
           "beta, so the soft output need not approach the hard one there)")
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    net = _load(args.network)
+    print(show(net, args.latex, _domain(args, net.input_dim), args.backend))
     return 0
 
 
@@ -386,6 +393,13 @@ def cmd_convert(args: argparse.Namespace) -> int:
         print(f"REFUTED: the {args.method} construction differs from {args.network} at "
               f"x = ({', '.join(doc['counterexample'])}); nothing written", file=sys.stderr)
         return 1
+    if result.verdict is not None:
+        assert result.verdict.certificate is not None
+        audit = kernel.verify(json.loads(json.dumps(result.verdict.certificate)))
+        if not audit.valid:
+            print(f"internal error: the trusted kernel rejects the certificate at {audit.path}: "
+                  f"{audit.reason}; nothing written", file=sys.stderr)
+            return 3
     extra = {"verified": result.verified, "method": args.method, "domain": domain.description,
              "unpruned_widths": list(result.unpruned_widths), "source": args.network}
     if result.verdict is not None and args.certificate:
@@ -438,9 +452,10 @@ def _domain_options(p: argparse.ArgumentParser) -> None:
 
 
 def _backend_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--backend", choices=("float", "exact"), default="float",
-                   help="LP backend: float-guided with exact confirmation (default), or "
-                        "pure exact rational simplex")
+    p.add_argument("--backend", choices=("auto", "float", "exact"), default="auto",
+                   help="LP backend: float-guided (HiGHS proposes, exact arithmetic confirms), "
+                        "pure exact rational simplex, or auto (default: exact for small "
+                        "systems, float-guided for large ones)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -498,6 +513,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--certificate", help="also write the equality certificate here")
     _backend_option(p)
     p.set_defaults(run=cmd_convert)
+
+    p = sub.add_parser("show", help="the network as a sympy formula (text or LaTeX)")
+    p.add_argument("network")
+    p.add_argument("--latex", action="store_true")
+    _domain_options(p)
+    _backend_option(p)
+    p.set_defaults(run=cmd_show)
 
     p = sub.add_parser("explain", help="the exact local linear model at a point")
     p.add_argument("network")

@@ -167,9 +167,10 @@ def build_network(terms: Sequence[Term], n: int, outputs: int) -> ReluNetwork:
                 if part.is_constant and part.const <= 0:
                     continue  # ReLU(part) = 0 everywhere
                 j, factor = neuron(part)
+                if j in gates:
+                    continue  # ReLU(±h) is a violation of cl T, so it is 0 wherever T counts
                 weights: dict[int, Extended] = {g: NEG_INF for g in gates}
-                # If ReLU(±h) is itself a gate, c·a − ∞·a = −∞·a for a ≥ 0: keep the −∞.
-                weights.setdefault(j, factor)
+                weights[j] = factor
                 second.append((weights, k, sign))
     if not second:
         zero = Affine.constant(n, 0)
@@ -190,7 +191,7 @@ def _unpruned_widths(terms: Sequence[Term], n: int, outputs: int) -> tuple[int, 
 
 
 def refine_to_arrangement(net: Network, pieces: Sequence[Piece], domain: Domain,
-                          backend: str = "float") -> list[Piece]:
+                          backend: str = "auto") -> list[Piece]:
     """Step 8 (fallback): the faces of the hyperplane arrangement of every function that
     bounds a piece, each carrying the map of the piece that contains it.
 
@@ -217,7 +218,7 @@ def refine_to_arrangement(net: Network, pieces: Sequence[Piece], domain: Domain,
 
 
 def to_shallow(net: Network, method: str = "faces", domain: Domain | None = None,
-               backend: str = "float", verify: bool = True,
+               backend: str = "auto", verify: bool = True,
                progress: Callable[[str, int], None] | None = None) -> Shallow:
     """The three-layer extended-real network of DESIGN section 4 for ``net`` on ``domain``.
 
@@ -238,8 +239,8 @@ def to_shallow(net: Network, method: str = "faces", domain: Domain | None = None
     if method == "closed-cells":
         return _assemble(net, terms_closed_cells(pieces, net.input_dim), len(pieces), method,
                          domain, backend, verify)
-    # Gated networks may jump across their gates' walls; ReLU networks are continuous.
-    continuous = isinstance(net, ReluNetwork)
+    # Gated and extended networks may jump across walls; finite ReLU networks cannot.
+    continuous = isinstance(net, ReluNetwork) and not net.is_extended
     result = _assemble(net, terms_faces(pieces, domain, continuous), len(pieces), method,
                        domain, backend, verify)
     if result.verdict is None or result.verdict.proven:

@@ -330,7 +330,7 @@ def _walls(point: Point, constraints: Sequence[Constraint], solver: Solver
 
 
 def local_explanation(net: Network, x: Sequence[Fraction | int], domain: Domain | None = None,
-                      backend: str = "float") -> Explanation:
+                      backend: str = "auto") -> Explanation:
     """The exact explanation of ``net`` at ``x`` (see the module docstring)."""
     n = net.input_dim
     if len(x) != n:
@@ -366,7 +366,7 @@ def local_explanation(net: Network, x: Sequence[Fraction | int], domain: Domain 
 
 
 def explain(net: Network, x: Sequence[Fraction | int], domain: Domain | None = None,
-            backend: str = "float") -> dict:
+            backend: str = "auto") -> dict:
     """:func:`local_explanation` as plain data: numbers as "p/q" strings, maps as text."""
     return local_explanation(net, x, domain, backend).to_document()
 

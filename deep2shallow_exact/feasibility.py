@@ -101,6 +101,11 @@ def is_emptiness_certificate(system: LinearSystem, cert: Emptiness) -> bool:
     return _ExactRows(system).certifies((*cert.strict, *cert.nonstrict, *cert.equal))
 
 
+BACKENDS = ("auto", "float", "exact")
+# Measured (benchmarks/): below this many rows the rational simplex beats HiGHS's per-call cost.
+AUTO_EXACT_ROWS = 40
+
+
 @dataclass
 class SolverStats:
     """calls: solve() calls; float_confirmed: float-backend answers confirmed without a full
@@ -119,12 +124,13 @@ class SolverStats:
 class Solver:
     """Decides linear systems; every answer is confirmed exactly before it is returned."""
 
-    def __init__(self, backend: str = "float") -> None:
-        if backend not in ("float", "exact"):
-            raise InputError(f"solver backend: unknown {backend!r}, expected 'float' or 'exact'")
+    def __init__(self, backend: str = "auto") -> None:
+        if backend not in BACKENDS:
+            raise InputError(f"solver backend: unknown {backend!r}, expected one of "
+                             f"{', '.join(BACKENDS)}")
         self.backend = backend
         self.stats = SolverStats()
-        self._highs = _quiet_highs() if backend == "float" else None
+        self._highs = _quiet_highs() if backend != "exact" else None
         self._cache = _RowCache()
 
     def solve(self, system: LinearSystem, hint: Sequence[Fraction] | None = None
@@ -135,7 +141,8 @@ class Solver:
         answer: Witness | Emptiness | None = None
         if hint is not None and rows.satisfied(hint):
             answer = Witness(tuple(Fraction(v) for v in hint))
-        elif self._highs is not None:
+        elif self._highs is not None and (self.backend == "float"
+                                          or len(rows.rows) > AUTO_EXACT_ROWS):
             answer = self._solve_float(rows)
             if answer is None:
                 self.stats.exact_fallbacks += 1

@@ -89,7 +89,7 @@ def merge_regions(pieces: Sequence[Piece], domain: Domain | None = None) -> Merg
     return Merging(tuple(pieces[i] for i in region_ids), linear)
 
 
-def linear_pieces(net: Network, domain: Domain | None = None, backend: str = "float") -> dict:
+def linear_pieces(net: Network, domain: Domain | None = None, backend: str = "auto") -> dict:
     """Activation regions and linear pieces of ``net`` on ``domain`` as plain data."""
     pieces = list(enumerate_pieces(net, domain, "everywhere", backend))
     doc = merge_regions(pieces, domain).to_document()

@@ -206,7 +206,7 @@ def _bounds_of(given: Domain | Sequence[tuple[Fraction | int, Fraction | int]],
     return tuple(pairs)
 
 
-def default_bounds(net: Network, backend: str = "float") -> Bounds:
+def default_bounds(net: Network, backend: str = "auto") -> Bounds:
     """A box around every vertex of ``net`` (1 or 2 inputs) and a point of every wall without
     one, with a margin, at integer bounds; [-1, 1] on each axis when there are no walls."""
     n = net.input_dim
@@ -263,7 +263,7 @@ class Scene:
 def prepare(net: Network, box_bounds: Domain | Sequence[tuple[Fraction | int, Fraction | int]]
             | None = None, slice_point: Sequence[Fraction | int] | None = None,
             directions: Sequence[Sequence[Fraction | int]] | None = None,
-            backend: str = "float") -> Scene:
+            backend: str = "auto") -> Scene:
     """The exact content of the picture of ``net``; the box is in the plotted coordinates
     ((s, t) for a slice) and defaults to :func:`default_bounds`."""
     n = net.input_dim
@@ -422,7 +422,7 @@ def plot_regions(net: Network, path: str | Path | None,
                  box: Domain | Sequence[tuple[Fraction | int, Fraction | int]] | None = None,
                  show_output: bool = False, slice_point: Sequence[Fraction | int] | None = None,
                  directions: Sequence[Sequence[Fraction | int]] | None = None,
-                 output: int = 1, backend: str = "float") -> Any:
+                 output: int = 1, backend: str = "auto") -> Any:
     """Draw the regions of ``net`` (2 inputs), its graph (1 input) or an exact 2-D slice
     (3 or more inputs, or whenever a slice point or directions are given), save the picture
     to ``path`` and return the matplotlib Figure. ``box`` is in the plotted coordinates."""
@@ -433,7 +433,7 @@ def plot(net: Network, path: str | Path,
          box: Domain | Sequence[tuple[Fraction | int, Fraction | int]] | None = None,
          show_output: bool = False, slice_point: Sequence[Fraction | int] | None = None,
          directions: Sequence[Sequence[Fraction | int]] | None = None,
-         output: int = 1, backend: str = "float") -> dict:
+         output: int = 1, backend: str = "auto") -> dict:
     """:func:`plot_regions` for the command line: the picture's content as plain data."""
     scene = prepare(net, box, slice_point, directions, backend)
     draw(scene, path, show_output, output)

@@ -61,7 +61,7 @@ class PieceEnumeration:
     """
 
     def __init__(self, net: Network, domain: Domain | None = None, scope: str = "everywhere",
-                 backend: str = "float") -> None:
+                 backend: str = "auto") -> None:
         self.net = net
         self.domain = domain if domain is not None else everywhere(net.input_dim)
         self.scope = scope
@@ -167,6 +167,6 @@ def _piece_from_state(doc: dict, n: int, where: str) -> Piece:
 
 
 def enumerate_pieces(net: Network, domain: Domain | None = None, scope: str = "everywhere",
-                     backend: str = "float") -> Iterator[Piece]:
+                     backend: str = "auto") -> Iterator[Piece]:
     """Stream the pieces of ``net`` on ``domain``; see :class:`PieceEnumeration`."""
     return iter(PieceEnumeration(net, domain, scope, backend))

@@ -73,7 +73,7 @@ def _shallow(net: Network, domain: Domain, backend: str) -> dict:
             "verdict": result.verdict.verdict if result.verdict is not None else "not checked"}
 
 
-def report_data(net: Network, box: Domain | None = None, backend: str = "float",
+def report_data(net: Network, box: Domain | None = None, backend: str = "auto",
                 shallow: bool = True) -> tuple[dict, Scene]:
     """Everything the report shows, as plain data, and the scene of its picture; without
     ``shallow`` the (often slowest) construction and proof of the shallow network is left out
@@ -193,7 +193,7 @@ pieces</li>
 
 
 def write_report(net: Network, path: str | Path, box: Domain | None = None,
-                 backend: str = "float", title: str | None = None,
+                 backend: str = "auto", title: str | None = None,
                  shallow: bool = True) -> dict:
     """Write the report to ``path`` (.html / .htm or .md) and return its content as plain
     data, with "path" and "picture_path" (None when the picture is embedded)."""

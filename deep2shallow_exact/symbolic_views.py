@@ -70,7 +70,7 @@ def _one_or_tuple(expressions: Sequence[sp.Expr]) -> SymbolicOutput:
 
 
 def deep_piecewise(net: Network, domain: Domain | None = None,
-                   backend: str = "float") -> SymbolicOutput:
+                   backend: str = "auto") -> SymbolicOutput:
     """``net`` as a sympy Piecewise with one branch per piece (scope ``everywhere``).
 
     Branches list the full-dimensional pieces first, then walls, edges and vertices; the
@@ -150,7 +150,7 @@ def _is_shallow_extended(net: Network) -> bool:
 
 
 def show(net: Network, latex: bool = False, domain: Domain | None = None,
-         backend: str = "float") -> str:
+         backend: str = "auto") -> str:
     """The network as text (sympy.pretty) or LaTeX (sympy.latex), one line ``y = ...`` per
     output (y1, y2, ... when there are several): the shallow formula for a three-layer network
     with infinite second-layer entries, otherwise the Piecewise over the pieces of ``domain``

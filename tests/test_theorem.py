@@ -121,7 +121,9 @@ def test_shallow_network_by_hand():
     assert first == {affine(-1, 0, 0), affine(0, -1, 0), affine(-1, -1, 1), affine(1, 1, -1),
                      affine(-1, 0, 1), affine(1, 0, -1), affine(0, 1, 0), affine(0, -1, 1),
                      affine(1, 0, 0), affine(0, 1, -1)}
-    assert result.network.widths == (2, 10, 10, 1)
+    # Second layer: each term keeps one of p_T, q_T; for the other, ±h_T is a positive multiple
+    # of a violation of cl T, so ReLU(±h_T) vanishes wherever 1_{cl T} is 1.
+    assert result.network.widths == (2, 10, 5, 1)
     for x in [(F(2), F(0)), (F(1), F(0)), (F(1, 2), F(1, 2)), (F(-1), F(3)), (F(0), F(0))]:
         assert evaluate(result.network, x) == (f(*x),)
 
