@@ -13,7 +13,7 @@ import signal
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from fractions import Fraction
 from pathlib import Path
 
@@ -25,7 +25,7 @@ from .checker import check
 from .construction import to_shallow
 from .domain import Domain, everywhere, load_polytope, parse_box
 from .dual import is_positive_semidefinite, load_points, npk_gram
-from .errors import InputError, UndefinedError
+from .errors import InputError, UndefinedError, read_text
 from .evaluation import evaluate
 from .explain import explain, format_explanation
 from .formats import load_vnnlib_box, network_to_document, read_network_file, save_network
@@ -60,6 +60,15 @@ def _write_json(path: str | Path, doc: object) -> None:
 
 def _print_json(doc: object) -> None:
     print(json.dumps(doc, indent=1))
+
+
+def _emit(args: argparse.Namespace, doc: dict, render: Callable[[dict], str]) -> int:
+    """Print ``doc`` as JSON with --json, else as the text ``render`` makes of it."""
+    if args.json:
+        _print_json(doc)
+    else:
+        print(render(doc))
+    return 0
 
 
 def parse_point(text: str, n: int) -> tuple[Fraction, ...]:
@@ -220,22 +229,14 @@ def cmd_plot(args: argparse.Namespace) -> int:
                   if args.directions else None)
     doc = plot(net, args.output, _plot_box(args.box, net, args), args.show_output, slice_point,
                directions, args.output_index, args.backend)
-    if args.json:
-        _print_json(doc)
-    else:
-        print(format_plot(doc))
-    return 0
+    return _emit(args, doc, format_plot)
 
 
 def cmd_report(args: argparse.Namespace) -> int:
     net = _load(args.network)
     domain = parse_box(args.box, net.input_dim) if args.box else None
     doc = write_report(net, args.output, domain, args.backend, shallow=not args.no_shallow)
-    if args.json:
-        _print_json(doc)
-    else:
-        print(format_report(doc))
-    return 0
+    return _emit(args, doc, format_report)
 
 
 # -- regions -----------------------------------------------------------------------------------
@@ -354,13 +355,7 @@ def _show(output: str | list[str]) -> str:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    try:
-        text = Path(args.certificate).read_text()
-    except FileNotFoundError:
-        raise InputError(f"{args.certificate}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{args.certificate}: cannot read: {exc}") from None
-    verdict = kernel.verify_text(text)
+    verdict = kernel.verify_text(read_text(args.certificate))
     if args.json:
         _print_json({"valid": verdict.valid, "reason": verdict.reason, "path": verdict.path,
                      "pieces": verdict.pieces, "empties": verdict.empties,

@@ -12,7 +12,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from .affine import Affine
-from .errors import InputError
+from .errors import InputError, read_text
 from .numbers import format_number, parse_rational
 
 POLYTOPE_FORMAT = "deep2shallow-exact/polytope"
@@ -82,14 +82,10 @@ def load_polytope(path: str | Path, n: int) -> Domain:
     """Read a polytope file: {"format": "deep2shallow-exact/polytope", "version": 1,
     "inequalities": [{"a": [...], "b": ...}] meaning a·x ≤ b, "equalities": [...] a·x = b}."""
     where = str(path)
+    text = read_text(path)
     try:
         # parse_rational reads decimals exactly and bounds exponents (no 1e999999999 hang).
-        doc = json.loads(Path(path).read_text(),
-                         parse_float=lambda text: parse_rational(text, where))
-    except FileNotFoundError:
-        raise InputError(f"{where}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{where}: cannot read: {exc}") from None
+        doc = json.loads(text, parse_float=lambda number: parse_rational(number, where))
     except json.JSONDecodeError as exc:
         raise InputError(f"{where}: malformed JSON: {exc}") from None
     if not isinstance(doc, dict) or doc.get("format") != POLYTOPE_FORMAT:

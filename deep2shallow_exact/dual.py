@@ -37,7 +37,7 @@ from itertools import product
 from math import prod
 from pathlib import Path as FilePath
 
-from .errors import InputError
+from .errors import InputError, read_text
 from .evaluation import gates_at
 from .formats import parse_json_text
 from .gates import as_dgn
@@ -246,12 +246,7 @@ def load_points(path: str | FilePath, n: int) -> list[tuple[Fraction, ...]]:
     network format: integers, "p/q", exact decimals) or, for any other extension, a text file
     with one comma-separated point per line (blank lines and lines starting with # skipped)."""
     where = str(path)
-    try:
-        text = FilePath(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"{where}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{where}: cannot read: {exc}") from None
+    text = read_text(path)
     if FilePath(path).suffix.lower() == ".json":
         points = _json_points(parse_json_text(text, where), n, where)
     else:

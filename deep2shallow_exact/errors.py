@@ -1,8 +1,11 @@
-"""Errors the package raises on purpose.
+"""Errors the package raises on purpose, and reading a user's text file with them.
 
 :class:`InputError` is bad input: the command line prints its one-line message and exits 2.
 :class:`UndefinedError` is an ∞ − ∞ met while evaluating an extended-real network.
 """
+
+
+from pathlib import Path
 
 
 class InputError(ValueError):
@@ -11,3 +14,13 @@ class InputError(ValueError):
 
 class UndefinedError(ArithmeticError):
     """An undefined ∞ − ∞; the message names the layer and neuron."""
+
+
+def read_text(path: str | Path) -> str:
+    """The text of a file the user named; a missing or unreadable file is an InputError."""
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read: {exc}") from None

@@ -13,7 +13,7 @@ import tempfile
 from fractions import Fraction
 from pathlib import Path
 
-from ..errors import InputError
+from ..errors import InputError, read_text
 from ..network import GatedNetwork, Layer, Network, ReluNetwork
 from ..numbers import format_number, parse_rational
 from ._shared import located
@@ -113,12 +113,7 @@ def parse_json_text(text: str, where: str) -> object:
 def read_json_network(path: str | Path) -> tuple[Network, dict]:
     """The network in a JSON file and its other top-level keys (e.g. "verified")."""
     where = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"{where}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{where}: cannot read: {exc}") from None
+    text = read_text(path)
     doc = parse_json_text(text, where)
     net = network_from_document(doc, where)
     if not isinstance(doc, dict):  # unreachable: network_from_document accepted it

@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
 
-from ..errors import InputError
+from ..errors import InputError, read_text
 from ..network import ReluNetwork
 from ..numbers import parse_rational
 from ._shared import LayerChain, located
@@ -77,12 +77,7 @@ class _Values:
 
 def load_nnet(path: str | Path) -> ReluNetwork:
     where = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"{where}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{where}: cannot read: {exc}") from None
+    text = read_text(path)
     values = _Values(text, where)
     num_layers = values.count("numLayers")
     input_size = values.count("inputSize")

@@ -15,7 +15,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from ..domain import Domain, box
-from ..errors import InputError
+from ..errors import InputError, read_text
 from ..numbers import parse_rational
 from ._shared import located
 
@@ -101,12 +101,7 @@ def _bounds(expr: SExpr, n: int, lows: list[Fraction | None], highs: list[Fracti
 def load_vnnlib_box(path: str | Path, n: int) -> Domain:
     """The box that the input assertions of the VNN-LIB file ``path`` describe, in n inputs."""
     where = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"{where}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{where}: cannot read: {exc}") from None
+    text = read_text(path)
     lows: list[Fraction | None] = [None] * n
     highs: list[Fraction | None] = [None] * n
     for form in _parse(text, where):
