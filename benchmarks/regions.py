@@ -347,6 +347,18 @@ def check_targets(search: list[dict], naive: list[dict], whole: list[dict],
     add("float backend >= 5x faster than exact on 2-16-16-1", _verdict(judged, misses),
         evidence)
 
+    evidence = []
+    for name in dict.fromkeys(r["network"] for r in search):
+        done = [r for r in search if r["network"] == name and r["status"] == "ok"]
+        counts = {r["regions"] for r in done}
+        dim = int(name.split("-")[0])
+        euler_bad = [r for r in done if r["scope"] == "everywhere" and r["euler"] != (-1) ** dim]
+        if len(counts) > 1 or euler_bad:
+            evidence.append(f"{name}: region counts {sorted(counts)}, Euler sums "
+                            f"{[r['euler'] for r in euler_bad]} (expected {(-1) ** dim})")
+    add("(sanity, not a target) all scopes and backends give the same region count, and "
+        "scope everywhere has Euler sum (-1)^n", "met" if not evidence else "not met", evidence)
+
     row = next((r for r in naive if r["network"] == "2-8-8-1" and r["status"] == "ok"), None)
     ours = _find(search, "2-8-8-1", "open", "float")
     if row and ours and ours["status"] == "ok":

@@ -174,3 +174,18 @@ def test_arrangement_refinement_is_proven_too():
     result = construction._assemble(net, construction.terms_faces(faces, everywhere(2), False),
                                     len(faces), "faces", everywhere(2), "float", True)
     assert_proven(net, result)
+
+
+@pytest.mark.slow
+@settings(max_examples=120, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(net=relu_networks(input_dim=st.integers(1, 3),
+                         hidden_widths=st.lists(st.integers(1, 3), min_size=1,
+                                                max_size=3).map(tuple)),
+       data=st.data())
+def test_many_random_networks_convert_and_agree_on_walls(net, data):
+    """The opt-in heavy version: wider layers and many more examples."""
+    result = to_shallow(net)
+    assert_proven(net, result)
+    x = data.draw(points_on_walls(net))
+    assert evaluate(result.network, x) == evaluate(net, x)
