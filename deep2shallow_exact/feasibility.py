@@ -92,13 +92,14 @@ def is_witness(system: LinearSystem, point: Sequence[Fraction]) -> bool:
     return _ExactRows(system).satisfied(point)
 
 
-def is_emptiness_certificate(system: LinearSystem, cert: Emptiness) -> bool:
+def is_emptiness_certificate(system: LinearSystem, cert: Emptiness,
+                             _cache: _RowCache | None = None) -> bool:
     """Valid iff the strict and nonstrict multipliers are ≥ 0, Σ μ_r f_r has no x-term, and its
     constant κ is < 0, or κ = 0 with some strict multiplier > 0."""
     if (len(cert.strict), len(cert.nonstrict), len(cert.equal)) != (
             len(system.strict), len(system.nonstrict), len(system.equal)):
         return False
-    return _ExactRows(system).certifies((*cert.strict, *cert.nonstrict, *cert.equal))
+    return _ExactRows(system, _cache).certifies((*cert.strict, *cert.nonstrict, *cert.equal))
 
 
 BACKENDS = ("auto", "float", "exact")
@@ -152,6 +153,10 @@ class Solver:
             answer = self._solve_exact(rows)
         self.stats.seconds += time.perf_counter() - start
         return answer
+
+    def certifies(self, system: LinearSystem, cert: Emptiness) -> bool:
+        """:func:`is_emptiness_certificate`, reusing this solver's converted rows."""
+        return is_emptiness_certificate(system, cert, self._cache)
 
     def _solve_exact(self, rows: _ExactRows) -> Witness | Emptiness:
         self.stats.exact_calls += 1

@@ -65,8 +65,9 @@ class PieceEnumeration:
         self.net = net
         self.domain = domain if domain is not None else everywhere(net.input_dim)
         self.scope = scope
+        # Pieces need no certificate, so the tree is not kept.
         self.search = Search([net], self.domain, scope, Solver(backend),
-                             split_domain_walls=scope == "everywhere")
+                             split_domain_walls=scope == "everywhere", record_tree=False)
         self.found: list[Piece] = []
         self._started = False
 

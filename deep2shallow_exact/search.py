@@ -25,7 +25,7 @@ import flint
 from .affine import Affine
 from .domain import Domain
 from .errors import InputError
-from .feasibility import Emptiness, LinearSystem, Solver, Witness, is_emptiness_certificate
+from .feasibility import Emptiness, LinearSystem, Solver, Witness
 from .network import Network
 from .numbers import format_number
 from .symbolic import Finished, Need, Program, RunState, Undefined
@@ -111,8 +111,9 @@ class Search:
     """Depth-first search over ``networks`` (same input dimension) on ``domain``.
 
     Iterate :meth:`leaves`; the caller records each leaf's verdict in :attr:`tree` with
-    :meth:`record`. ``split_domain_walls`` also splits every leaf by the domain's facets, so that
-    pieces on a box's boundary are pieces of their own.
+    :meth:`record` (splits and empty leaves are recorded as they are made, unless
+    ``record_tree`` is off). ``split_domain_walls`` also splits every leaf by the domain's
+    facets, so that pieces on a box's boundary are pieces of their own.
     """
 
     networks: Sequence[Network]
@@ -120,6 +121,7 @@ class Search:
     scope: str = "everywhere"
     solver: Solver = field(default_factory=Solver)
     split_domain_walls: bool = False
+    record_tree: bool = True
     tree: list[dict | None] = field(default_factory=list)
     stats: SearchStats = field(default_factory=SearchStats)
 
@@ -231,7 +233,8 @@ class Search:
         sides = ("+", "0", "-") if self.scope == "everywhere" else ("+", "-")
         first = len(self.tree)
         children = {side: first + k for k, side in enumerate(sides)}
-        self.tree[node.index] = {"split": row_document(phi), "children": children}
+        if self.record_tree:
+            self.tree[node.index] = {"split": row_document(phi), "children": children}
         self.tree.extend([None] * len(sides))
         witnesses = self._child_witnesses(node, phi, sides, children)
         if not any(witnesses.values()):
@@ -274,9 +277,10 @@ class Search:
                 found[side] = None
                 proofs[side] = answer
                 self.stats.empty += 1
-                self.tree[children[side]] = {
-                    "empty": [format_number(m) for m in
-                              self._certificate_multipliers(path, answer)]}
+                if self.record_tree:
+                    self.tree[children[side]] = {
+                        "empty": [format_number(m) for m in
+                                  self._certificate_multipliers(path, answer)]}
         return found
 
     def _zero_side_from(self, proofs: dict[str, Emptiness],
@@ -290,7 +294,7 @@ class Search:
             mu = proof.strict[-1]
             candidate = Emptiness(proof.strict[:-1], proof.nonstrict,
                                   (*proof.equal, mu if side == "+" else -mu))
-            if is_emptiness_certificate(self.system(path), candidate):
+            if self.solver.certifies(self.system(path), candidate):
                 self.stats.derived_proofs += 1
                 return candidate
         return None
