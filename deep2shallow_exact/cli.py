@@ -29,7 +29,7 @@ from .errors import InputError, UndefinedError, read_text
 from .evaluation import evaluate
 from .explain import explain, format_explanation
 from .formats import load_vnnlib_box, network_to_document, read_network_file, save_network
-from .gates import effective_hyperplanes, soft_gap
+from .gates import as_dgn, effective_hyperplanes, soft_gap
 from .merging import merge_regions
 from .network import Network
 from .numbers import format_number, parse_rational
@@ -373,6 +373,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
 def cmd_convert(args: argparse.Namespace) -> int:
     net = _load(args.network)
     domain = _domain(args, net.input_dim)
+    if args.to == "dgn":
+        return _convert_to_dgn(args, net, domain)
     if args.method == "closed-cells" and not args.no_verify:
         raise InputError("--method closed-cells is wrong on walls and is only written with "
                          "--no-verify (run check on the result to see the counterexample)")
@@ -404,6 +406,25 @@ def cmd_convert(args: argparse.Namespace) -> int:
     status = "PROVEN equal" if result.verified else "NOT verified (--no-verify)"
     print(f"wrote {args.output}: widths {widths} from {result.pieces} pieces, "
           f"{result.terms} terms; {status} on {domain.description}")
+    return 0
+
+
+def _convert_to_dgn(args: argparse.Namespace, net: Network, domain: Domain) -> int:
+    """A ReLU network as the DGN whose gating network is itself, proven equal."""
+    gated = as_dgn(net)
+    verdict = None if args.no_verify else check(net, gated, domain, backend=args.backend)
+    if verdict is not None and not verdict.proven:
+        print(f"REFUTED at {verdict.to_document()['counterexample']}; nothing written",
+              file=sys.stderr)
+        return 1
+    extra = {"verified": verdict is not None, "domain": domain.description,
+             "source": args.network}
+    if verdict is not None and args.certificate:
+        _write_json(args.certificate, verdict.certificate)
+    save_network(gated, args.output, extra)
+    status = "PROVEN equal" if verdict is not None else "NOT verified (--no-verify)"
+    print(f"wrote {args.output}: the DGN form of {args.network}; {status} on "
+          f"{domain.description}")
     return 0
 
 
@@ -502,6 +523,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("network")
     p.add_argument("-o", "--output", required=True, help="where to write the shallow network")
     p.add_argument("--method", choices=("faces", "closed-cells"), default="faces")
+    p.add_argument("--to", choices=("shallow", "dgn"), default="shallow",
+                   help="the three-layer network (default), or the network's own DGN form")
     _domain_options(p)
     p.add_argument("--no-verify", action="store_true",
                    help="write without proving (the file is marked \"verified\": false)")

@@ -265,3 +265,16 @@ def test_explain_plot_report_and_merge(capsys, tmp_path):
     assert code == 0 and "8" in report.read_text()
     doc = json.loads(run(capsys, "regions", TINY, "--merge", "--json", "--summary")[1])
     assert doc["regions"] == 15 and doc["linear_pieces"] <= 15
+
+
+def test_convert_to_the_dgn_form(capsys, tmp_path):
+    out_path = tmp_path / "g.json"
+    code, out, _ = run(capsys, "convert", TINY, "-o", str(out_path), "--to", "dgn")
+    assert code == 0 and "PROVEN" in out
+    doc = json.loads(out_path.read_text())
+    assert doc["kind"] == "dgn" and doc["verified"] is True
+    # The gating network is the ReLU network's own hidden layers, the value network all layers.
+    from deep2shallow_exact.formats import load_network
+    relu, gated = load_network(TINY), load_network(out_path)
+    assert gated.gating == relu.layers[:-1] and gated.value == relu.layers
+    assert run(capsys, "check", TINY, str(out_path))[0] == 0
