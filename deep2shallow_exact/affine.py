@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from functools import cached_property
 
-from .numbers import format_number
+from .numbers import format_number, parse_rational
 
 _ZERO = Fraction(0)
 
@@ -33,6 +33,16 @@ class Affine:
 
     def __str__(self) -> str:
         return formula(self)
+
+    def to_row(self) -> list[str]:
+        """The file form [a_1, ..., a_n, c] of certificates, checkpoints and domains."""
+        return [format_number(a) for a in (*self.coeffs, self.const)]
+
+    @staticmethod
+    def from_row(row: Sequence[object], where: str) -> Affine:
+        """Inverse of :meth:`to_row`; every entry must be a rational."""
+        values = [parse_rational(v, where) for v in row]
+        return Affine(tuple(values[:-1]), values[-1])
 
     @property
     def dim(self) -> int:

@@ -28,7 +28,13 @@ from .dual import is_positive_semidefinite, load_points, npk_gram
 from .errors import InputError, UndefinedError, read_text
 from .evaluation import evaluate
 from .explain import explain, format_explanation
-from .formats import load_vnnlib_box, network_to_document, read_network_file, save_network
+from .formats import (
+    load_network,
+    load_vnnlib_box,
+    network_to_document,
+    read_network_file,
+    save_network,
+)
 from .gates import as_dgn, effective_hyperplanes, soft_gap
 from .merging import merge_regions
 from .network import Network
@@ -92,10 +98,6 @@ def _domain(args: argparse.Namespace, n: int) -> Domain:
     return everywhere(n)
 
 
-def _load(path: str) -> Network:
-    return read_network_file(path)[0]
-
-
 # -- info and evaluate -------------------------------------------------------------------------
 
 def cmd_info(args: argparse.Namespace) -> int:
@@ -126,7 +128,7 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    net = _load(args.network)
+    net = load_network(args.network)
     point = parse_point(args.at, net.input_dim)
     if args.soft is not None:
         return _evaluate_soft(args, net, point)
@@ -160,7 +162,7 @@ def _evaluate_soft(args: argparse.Namespace, net: Network, point: tuple[Fraction
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    net = _load(args.network)
+    net = load_network(args.network)
     print(show(net, args.latex, _domain(args, net.input_dim), args.backend))
     return 0
 
@@ -168,7 +170,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 # -- the dual view -----------------------------------------------------------------------------
 
 def cmd_gates(args: argparse.Namespace) -> int:
-    net = _load(args.network)
+    net = load_network(args.network)
     hyperplanes = effective_hyperplanes(net)
     if args.json:
         _print_json({"gates": [h.to_document() for h in hyperplanes]})
@@ -179,7 +181,7 @@ def cmd_gates(args: argparse.Namespace) -> int:
 
 
 def cmd_npk(args: argparse.Namespace) -> int:
-    net = _load(args.network)
+    net = load_network(args.network)
     points = load_points(args.points, net.input_dim)
     gram = npk_gram(net, points, args.bias_paths)
     psd = is_positive_semidefinite(gram)
@@ -199,7 +201,7 @@ def cmd_npk(args: argparse.Namespace) -> int:
 # -- explanations and pictures -----------------------------------------------------------------
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    net = _load(args.network)
+    net = load_network(args.network)
     point = parse_point(args.at, net.input_dim)
     doc = explain(net, point, _domain(args, net.input_dim), args.backend)
     if args.attributions:
@@ -223,7 +225,7 @@ def _plot_box(text: str | None, net: Network, args: argparse.Namespace) -> Domai
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
-    net = _load(args.network)
+    net = load_network(args.network)
     slice_point = parse_point(args.slice_point, net.input_dim) if args.slice_point else None
     directions = ([parse_point(d, net.input_dim) for d in args.directions.split(";")]
                   if args.directions else None)
@@ -233,7 +235,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    net = _load(args.network)
+    net = load_network(args.network)
     domain = parse_box(args.box, net.input_dim) if args.box else None
     doc = write_report(net, args.output, domain, args.backend, shallow=not args.no_shallow)
     return _emit(args, doc, format_report)
@@ -242,7 +244,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 # -- regions -----------------------------------------------------------------------------------
 
 def cmd_regions(args: argparse.Namespace) -> int:
-    net = _load(args.network)
+    net = load_network(args.network)
     domain = _domain(args, net.input_dim)
     job = PieceEnumeration(net, domain, args.scope, args.backend)
     if args.merge and args.scope != "everywhere":
@@ -326,7 +328,7 @@ def _print_counts(doc: dict, name: str, seconds: float, lp_calls: int) -> None:
 # -- check and verify --------------------------------------------------------------------------
 
 def cmd_check(args: argparse.Namespace) -> int:
-    a, b = _load(args.first), _load(args.second)
+    a, b = load_network(args.first), load_network(args.second)
     domain = _domain(args, a.input_dim)
     progress = Progress("check")
     try:
@@ -371,7 +373,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 # -- convert -----------------------------------------------------------------------------------
 
 def cmd_convert(args: argparse.Namespace) -> int:
-    net = _load(args.network)
+    net = load_network(args.network)
     domain = _domain(args, net.input_dim)
     if args.to == "dgn":
         return _convert_to_dgn(args, net, domain)
@@ -434,7 +436,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="deep2shallow-demo-"))
     out.mkdir(parents=True, exist_ok=True)
     path = EXAMPLES / "tiny.json"
-    net = _load(str(path))
+    net = load_network(str(path))
     print(f"1. example network {path.name}: widths {' -> '.join(map(str, net.widths))}")
     x = (Fraction(1, 2), Fraction(-1, 3))
     print(f"2. exact output at x = (1/2, -1/3): {format_number(evaluate(net, x)[0])}")

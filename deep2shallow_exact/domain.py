@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .affine import Affine
 from .errors import InputError, read_text
-from .numbers import format_number, parse_rational
+from .numbers import parse_rational
 
 POLYTOPE_FORMAT = "deep2shallow-exact/polytope"
 
@@ -37,10 +37,8 @@ class Domain:
 
     def to_document(self) -> dict:
         """The certificate form: rows [a_1, ..., a_n, c] meaning a·x + c ≥ 0 (or = 0)."""
-        def rows(fs: tuple[Affine, ...]) -> list[list[str]]:
-            return [[format_number(a) for a in f.coeffs] + [format_number(f.const)] for f in fs]
-        return {"dim": self.dim, "inequalities": rows(self.inequalities),
-                "equalities": rows(self.equalities)}
+        return {"dim": self.dim, "inequalities": [f.to_row() for f in self.inequalities],
+                "equalities": [f.to_row() for f in self.equalities]}
 
 
 def everywhere(n: int) -> Domain:
@@ -125,9 +123,7 @@ def domain_from_document(doc: object, where: str) -> Domain:
         if not isinstance(items, list) or any(not isinstance(r, list) or len(r) != n + 1
                                                for r in items):
             raise InputError(f"{where}: domain.{field}: expected rows of {n + 1} numbers")
-        return tuple(Affine.of([parse_rational(v, f"{where}: domain.{field}[{i}]")
-                                for v in r[:-1]],
-                               parse_rational(r[-1], f"{where}: domain.{field}[{i}]"))
+        return tuple(Affine.from_row(r, f"{where}: domain.{field}[{i}]")
                      for i, r in enumerate(items))
 
     ineqs, eqs = rows("inequalities"), rows("equalities")

@@ -18,7 +18,7 @@ from .errors import InputError
 from .feasibility import Solver
 from .network import Network
 from .numbers import Infinity, format_number, parse_rational
-from .search import PathRow, Search, row_document
+from .search import PathRow, Search
 from .symbolic import Finished
 
 CHECKPOINT_FORMAT = "deep2shallow-exact/checkpoint"
@@ -114,7 +114,7 @@ class PieceEnumeration:
             "scope": self.scope, "complete": self.complete,
             "pieces": [_piece_state(p) for p in self.found],
             "open": [{"index": i,
-                      "path": [row_document(r.function) + [r.side, r.implied] for r in path],
+                      "path": [r.function.to_row() + [r.side, r.implied] for r in path],
                       "witness": [format_number(v) for v in w]}
                      for i, path, w in self.search.open_nodes()],
         }
@@ -132,7 +132,7 @@ class PieceEnumeration:
             self.found = [_piece_from_state(p, n, where) for p in doc["pieces"]]
             open_nodes = []
             for item in doc["open"]:
-                path = tuple(PathRow(_affine(r[:-2], where), r[-2], r[-1] is True)
+                path = tuple(PathRow(Affine.from_row(r[:-2], where), r[-2], r[-1] is True)
                              for r in item["path"])
                 witness = tuple(parse_rational(v, where) for v in item["witness"])
                 open_nodes.append((int(item["index"]), path, witness))
@@ -146,15 +146,10 @@ class PieceEnumeration:
         self._started = True
 
 
-def _affine(row: list, where: str) -> Affine:
-    values = [parse_rational(v, where) for v in row]
-    return Affine(tuple(values[:-1]), values[-1])
-
-
 def _piece_state(p: Piece) -> dict:
     doc = p.to_document()
-    doc["strict"] = [row_document(f) for f in p.strict]
-    doc["equal"] = [row_document(f) for f in p.equal]
+    doc["strict"] = [f.to_row() for f in p.strict]
+    doc["equal"] = [f.to_row() for f in p.equal]
     return doc
 
 
@@ -163,8 +158,8 @@ def _piece_from_state(doc: dict, n: int, where: str) -> Piece:
         return tuple(parse_rational(v, where) for v in values)
     return Piece(int(doc["dim"]), str(doc["signs"]), numbers(doc["witness"]),
                  tuple(numbers(r) for r in doc["A"]), numbers(doc["c"]),
-                 tuple(_affine(r, where) for r in doc["strict"]),
-                 tuple(_affine(r, where) for r in doc["equal"]))
+                 tuple(Affine.from_row(r, where) for r in doc["strict"]),
+                 tuple(Affine.from_row(r, where) for r in doc["equal"]))
 
 
 def enumerate_pieces(net: Network, domain: Domain | None = None, scope: str = "everywhere",

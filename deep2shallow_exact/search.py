@@ -43,10 +43,6 @@ def primitive(f: Affine) -> Affine:
     return Affine(tuple(Fraction(v // g) for v in ints[:-1]), Fraction(ints[-1] // g))
 
 
-def row_document(f: Affine) -> list[str]:
-    return [format_number(a) for a in f.coeffs] + [format_number(f.const)]
-
-
 def equality_rank(rows: Sequence[Affine], n: int) -> int:
     if not rows:
         return 0
@@ -234,7 +230,7 @@ class Search:
         first = len(self.tree)
         children = {side: first + k for k, side in enumerate(sides)}
         if self.record_tree:
-            self.tree[node.index] = {"split": row_document(phi), "children": children}
+            self.tree[node.index] = {"split": phi.to_row(), "children": children}
         self.tree.extend([None] * len(sides))
         witnesses = self._child_witnesses(node, phi, sides, children)
         if not any(witnesses.values()):
@@ -268,9 +264,11 @@ class Search:
                 self.stats.free_witnesses += 1
                 continue
             path = (*node.path, PathRow(phi, side))
-            answer = self._zero_side_from(proofs, path) if side == "0" else None
+            system = self.system(path)
+            answer = self._zero_side_from(proofs, system) if side == "0" else None
             if answer is None:
-                answer = self._solve(path, None)
+                self.stats.lp_calls += 1
+                answer = self.solver.solve(system)
             if isinstance(answer, Witness):
                 found[side] = answer.point
             else:
@@ -284,7 +282,7 @@ class Search:
         return found
 
     def _zero_side_from(self, proofs: dict[str, Emptiness],
-                        path: tuple[PathRow, ...]) -> Emptiness | None:
+                        system: LinearSystem) -> Emptiness | None:
         """Reuse the proof that one strict side of φ is empty for the side φ = 0.
 
         Its last strict row is ±φ > 0 with multiplier μ; as the equality φ = 0 with multiplier
@@ -294,7 +292,7 @@ class Search:
             mu = proof.strict[-1]
             candidate = Emptiness(proof.strict[:-1], proof.nonstrict,
                                   (*proof.equal, mu if side == "+" else -mu))
-            if self.solver.certifies(self.system(path), candidate):
+            if self.solver.certifies(system, candidate):
                 self.stats.derived_proofs += 1
                 return candidate
         return None
