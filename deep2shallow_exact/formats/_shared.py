@@ -11,9 +11,11 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from fractions import Fraction
+from typing import Any
 
 import numpy as np
 
@@ -23,6 +25,15 @@ from ..numbers import NEG_INF, POS_INF, Extended
 
 _ZERO = Fraction(0)
 _ONE = Fraction(1)
+
+
+def import_extra(module: str, extra: str, what: str, where: str) -> Any:
+    """Import an optional dependency, or say which extra installs it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise InputError(f"{where}: reading {what} files needs the {module} package: "
+                         f"pip install 'deep2shallow-exact[{extra}]'") from None
 
 
 @contextmanager

@@ -24,18 +24,9 @@ import numpy as np
 
 from ..errors import InputError
 from ..network import ReluNetwork
-from ._shared import LayerChain, exact_flat, located
+from ._shared import LayerChain, exact_flat, import_extra, located
 
 _ONE = Fraction(1)
-
-
-def _import_onnx(where: str) -> Any:
-    try:
-        import onnx
-    except ImportError:
-        raise InputError(f"{where}: reading ONNX files needs the onnx package: "
-                         "pip install 'deep2shallow-exact[onnx]'") from None
-    return onnx
 
 
 class _Walk:
@@ -188,7 +179,7 @@ def _input_shape(value_info: Any, where: str) -> tuple[int, ...]:
 
 def load_onnx(path: str | Path) -> ReluNetwork:
     where = str(path)
-    onnx = _import_onnx(where)
+    onnx = import_extra("onnx", "onnx", "ONNX", where)
     from onnx import numpy_helper
 
     try:

@@ -31,21 +31,12 @@ import numpy as np
 
 from ..errors import InputError
 from ..network import GatedNetwork, Layer, Network, ReluNetwork
-from ._shared import LayerChain, exact_flat, exact_layer, located
+from ._shared import LayerChain, exact_flat, exact_layer, import_extra, located
 
 _INDEXED_KEY = re.compile(r"(?:(?P<prefix>.*)\.)?(?P<index>\d+)\.(?P<param>weight|bias)")
 _DLGN_HIDDEN = re.compile(
     r"(?P<net>gating|value)_network\.list_of_modules\.(?P<index>\d+)\.(?P<param>weight|bias)")
 _DLGN_OUTPUT = "value_network.output_layer."
-
-
-def _import_torch(where: str) -> Any:
-    try:
-        import torch
-    except ImportError:
-        raise InputError(f"{where}: reading PyTorch files needs torch: "
-                         "pip install 'deep2shallow-exact[torch]'") from None
-    return torch
 
 
 def _load(torch: Any, path: str | Path, where: str) -> object:
@@ -166,7 +157,7 @@ def _from_sequential_state(torch: Any, state: Mapping[str, object], where: str) 
 
 def load_torch(path: str | Path) -> Network:
     where = str(path)
-    torch = _import_torch(where)
+    torch = import_extra("torch", "torch", "PyTorch", where)
     obj = _load(torch, path, where)
     if isinstance(obj, torch.nn.Sequential):
         return _from_sequential(torch, obj, where)
