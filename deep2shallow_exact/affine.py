@@ -73,6 +73,14 @@ class Affine:
     def is_zero(self) -> bool:
         return self.is_constant and self.const == 0
 
+    def __hash__(self) -> int:
+        return self._hash
+
+    @cached_property
+    def _hash(self) -> int:
+        # Hashing Fractions is slow and the search looks the same functions up again and again.
+        return hash((self.coeffs, self.const))
+
     def canonical(self) -> tuple[Affine, Fraction]:
         """(g, s) with self = s · g, s ≠ 0, and g's first nonzero coefficient equal to 1.
 

@@ -20,6 +20,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import cached_property
 from itertools import chain
 from typing import Any
 
@@ -59,12 +60,14 @@ class LinearSystem:
             raise InputError(f"linear system: dimension must be a nonnegative int, "
                              f"got {self.dim!r}")
         for kind in ("strict", "nonstrict", "equal"):
-            rows = tuple(getattr(self, kind))
-            object.__setattr__(self, kind, rows)
-            for i, f in enumerate(rows):
-                if f.dim != self.dim:
-                    raise InputError(f"linear system: {kind} row {i} has {f.dim} coefficients, "
-                                     f"expected {self.dim}")
+            rows = getattr(self, kind)
+            if type(rows) is not tuple:
+                rows = tuple(rows)
+                object.__setattr__(self, kind, rows)
+            if any(len(f.coeffs) != self.dim for f in rows):
+                i, f = next((i, f) for i, f in enumerate(rows) if f.dim != self.dim)
+                raise InputError(f"linear system: {kind} row {i} has {f.dim} coefficients, "
+                                 f"expected {self.dim}")
 
     @property
     def rows(self) -> tuple[Affine, ...]:
@@ -227,8 +230,12 @@ class _ExactRows:
         self.counts = (len(system.strict), len(system.nonstrict), len(system.equal))
         self._entries = [_entry(f) if cache is None else cache.get(f) for f in system.rows]
         self.rows = [e[1] for e in self._entries]
-        self.matrix = fmpq_mat(len(self.rows), self.dim + 1, [a for r in self.rows for a in r])
         self._solved_equalities: tuple[list[int], fmpq_mat] | None = None
+
+    @cached_property
+    def matrix(self) -> fmpq_mat:
+        # Only point checks need it; most systems of the search only check a certificate.
+        return fmpq_mat(len(self.rows), self.dim + 1, [a for r in self.rows for a in r])
 
     def float_rows(self) -> tuple[np.ndarray, np.ndarray]:
         """(σ, σ_r · rows as floats, m × (dim + 1)); see :func:`_float_form`."""

@@ -7,7 +7,10 @@ function φ the path does not fix; the node then splits into φ > 0, φ = 0, φ 
 witness point, or Motzkin multipliers proving it empty. A child whose side of φ holds at the
 parent's witness inherits that witness, and when both strict sides are nonempty the zero side
 gets the point where the segment between their witnesses crosses φ = 0 — so a split costs about
-one LP, and the work grows with the pieces found, not with 2^(number of neurons).
+one LP, and the work grows with the pieces found, not with 2^(number of neurons). A proof that a
+side is empty is also kept at the shallowest node whose rows it uses, and every later node below
+that one that splits on the same function reuses it (re-checked exactly) instead of an LP: the
+other children of a split mostly need the same facts about the next neurons.
 
 The tree is recorded in the certificate layout of proofs/CERTIFICATE.md as it is built.
 """
@@ -31,6 +34,7 @@ from .numbers import format_number
 from .symbolic import Finished, Need, Program, RunState, Undefined
 
 SIGNS = {"+": 1, "0": 0, "-": -1}
+_ZERO = Fraction(0)
 SCOPES = ("everywhere", "open")
 
 
@@ -38,7 +42,7 @@ def primitive(f: Affine) -> Affine:
     """f scaled by a positive factor to coprime integer coefficients (sign-preserving)."""
     values = (*f.coeffs, f.const)
     lcm = math.lcm(*(v.denominator for v in values))
-    ints = [int(v * lcm) for v in values]
+    ints = [v.numerator * (lcm // v.denominator) for v in values]
     g = math.gcd(*ints) or 1
     return Affine(tuple(Fraction(v // g) for v in ints[:-1]), Fraction(ints[-1] // g))
 
@@ -62,11 +66,24 @@ class PathRow:
     function: Affine
     side: str
     implied: bool = False
+    # Emptiness proofs that hold below this row (see Search._remember); an optimisation only.
+    facts: dict[tuple[str, tuple[int, ...]], _Fact] = field(default_factory=dict,
+                                                             compare=False, repr=False)
 
     @cached_property
     def asserted(self) -> Affine:
         """The row as the certificate states it: φ > 0, −φ > 0, or φ = 0."""
         return -self.function if self.side == "-" else self.function
+
+
+@dataclass(frozen=True)
+class _Fact:
+    """A proof that one side of a split is empty, in certificate row order: ``prefix`` holds
+    the multipliers of the domain rows and of the path rows down to the node keeping the fact;
+    the rows below it get 0 and the split's own row gets ``own``."""
+
+    prefix: tuple[Fraction, ...]
+    own: Fraction
 
 
 @dataclass
@@ -76,6 +93,7 @@ class Node:
     known: dict[Affine, int]
     witness: tuple[Fraction, ...]
     states: tuple[RunState | Finished, ...]
+    dim: int  # of the affine hull of the node's equalities
 
 
 @dataclass(frozen=True)
@@ -98,6 +116,7 @@ class SearchStats:
     splits: int = 0
     free_witnesses: int = 0
     derived_proofs: int = 0
+    reused_proofs: int = 0
     lp_calls: int = 0
     open_nodes: int = 0
 
@@ -131,6 +150,8 @@ class Search:
                                  f"the domain has dimension {self.n}")
         self.programs = [Program(net) for net in self.networks]
         self.stack: list[Node] = []
+        self._root_facts: dict[tuple[str, tuple[int, ...]], _Fact] = {}
+        self._domain_rows = len(self.domain.inequalities) + len(self.domain.equalities)
 
     # -- starting and resuming ---------------------------------------------------------------
 
@@ -152,7 +173,7 @@ class Search:
 
     def _root_witness(self) -> tuple[Fraction, ...]:
         if self.domain.is_everything:
-            return (Fraction(0),) * self.n
+            return (_ZERO,) * self.n
         answer = self._solve((), None)
         if isinstance(answer, Emptiness):
             raise InputError(f"domain: {self.domain.description} is empty")
@@ -164,7 +185,8 @@ class Search:
         for row in path:
             g, s = row.function.canonical()
             known[g] = SIGNS[row.side] * (1 if s > 0 else -1)
-        return Node(index, path, known, witness, tuple(p.start() for p in self.programs))
+        return Node(index, path, known, witness, tuple(p.start() for p in self.programs),
+                    self._hull_dim(path))
 
     # -- the walk ----------------------------------------------------------------------------
 
@@ -180,9 +202,8 @@ class Search:
                 self._split(node, need)
                 continue
             self.stats.leaves += 1
-            equalities = self._equalities(node.path)
-            yield Leaf(node.index, node.path, node.witness, outcomes, equalities,
-                       self.n - equality_rank(equalities, self.n))
+            yield Leaf(node.index, node.path, node.witness, outcomes,
+                       self._equalities(node.path), node.dim)
 
     def record(self, leaf: Leaf, entry: dict) -> None:
         self.tree[leaf.index] = entry
@@ -191,14 +212,22 @@ class Search:
         """Split a leaf once more, on a function the caller needs the sign of."""
         known = self._node(leaf.index, leaf.path, leaf.witness).known
         self.stats.leaves -= 1
-        self._split(Node(leaf.index, leaf.path, known, leaf.witness, leaf.outcomes), function)
+        self._split(Node(leaf.index, leaf.path, known, leaf.witness, leaf.outcomes, leaf.dim),
+                    function)
 
     def _evaluate(self, node: Node) -> tuple[Affine | None,
                                              tuple[Finished | Undefined, ...]]:
         def oracle(f: Affine) -> int | None:
             g, s = f.canonical()
             known = node.known.get(g)
+            if known is None and point:
+                value = f(node.witness)
+                return (value > 0) - (value < 0)
             return None if known is None else known * (1 if s > 0 else -1)
+
+        # On a single point every sign is its value there. Without a recorded tree nothing
+        # needs the split that would otherwise prove it (the certificate checker does).
+        point = node.dim == 0 and not self.record_tree
 
         states: list[RunState | Finished] = []
         outcomes: list[Finished | Undefined] = []
@@ -218,6 +247,8 @@ class Search:
         return need, tuple(outcomes)
 
     def _open_domain_wall(self, node: Node) -> Affine | None:
+        if node.dim == 0 and not self.record_tree:
+            return None  # a point is one piece whichever walls it lies on
         for g in self.domain.inequalities:
             if not g.is_constant and g.canonical()[0] not in node.known:
                 return g
@@ -245,7 +276,8 @@ class Search:
             known = dict(node.known)
             g, s = phi.canonical()
             known[g] = SIGNS[side] * (1 if s > 0 else -1)
-            self.stack.append(Node(children[side], path, known, w, node.states))
+            dim = self._hull_dim(path) if side == "0" else node.dim
+            self.stack.append(Node(children[side], path, known, w, node.states, dim))
 
     def _child_witnesses(self, node: Node, phi: Affine, sides: Sequence[str],
                          children: dict[str, int]) -> dict[str, tuple[Fraction, ...] | None]:
@@ -256,6 +288,7 @@ class Search:
             found[here] = node.witness
             self.stats.free_witnesses += 1
         proofs: dict[str, Emptiness] = {}
+        keys = _fact_keys(phi)
         for side in ("+", "-", "0"):
             if side in found or side not in sides:
                 continue
@@ -265,7 +298,10 @@ class Search:
                 continue
             path = (*node.path, PathRow(phi, side))
             system = self.system(path)
-            answer = self._zero_side_from(proofs, system) if side == "0" else None
+            answer = self._recall(path, system, keys[side])
+            recalled = answer is not None
+            if answer is None and side == "0":
+                answer = self._zero_side_from(proofs, system)
             if answer is None:
                 self.stats.lp_calls += 1
                 answer = self.solver.solve(system)
@@ -275,11 +311,41 @@ class Search:
                 found[side] = None
                 proofs[side] = answer
                 self.stats.empty += 1
+                multipliers = self._certificate_multipliers(path, answer)
+                if not recalled:
+                    self._remember(path, multipliers, keys[side])
                 if self.record_tree:
                     self.tree[children[side]] = {
-                        "empty": [format_number(m) for m in
-                                  self._certificate_multipliers(path, answer)]}
+                        "empty": [format_number(m) for m in multipliers]}
         return found
+
+    def _recall(self, path: tuple[PathRow, ...], system: LinearSystem,
+                keys: tuple[FactKey, int]) -> Emptiness | None:
+        """A kept proof that the last row of ``path`` cannot hold, if one applies here."""
+        key, sign = keys
+        for facts in (self._root_facts, *(r.facts for r in path[:-1])):
+            fact = facts.get(key)
+            if fact is None:
+                continue
+            size = self._domain_rows + len(path) - 1
+            multipliers = [*fact.prefix, *[_ZERO] * (size - len(fact.prefix)),
+                           fact.own * sign]
+            candidate = self._solver_multipliers(path, multipliers)
+            if self.solver.certifies(system, candidate):
+                self.stats.reused_proofs += 1
+                return candidate
+        return None
+
+    def _remember(self, path: tuple[PathRow, ...], multipliers: list[Fraction],
+                  keys: tuple[FactKey, int]) -> None:
+        """Keep the proof at the deepest row it uses: it holds at every node below that row."""
+        used = len(path) - 2
+        while used >= 0 and not multipliers[self._domain_rows + used]:
+            used -= 1
+        key, sign = keys
+        facts = self._root_facts if used < 0 else path[used].facts
+        facts[key] = _Fact(tuple(multipliers[:self._domain_rows + used + 1]),
+                           multipliers[-1] * sign)
 
     def _zero_side_from(self, proofs: dict[str, Emptiness],
                         system: LinearSystem) -> Emptiness | None:
@@ -298,6 +364,9 @@ class Search:
         return None
 
     # -- linear systems ----------------------------------------------------------------------
+
+    def _hull_dim(self, path: Sequence[PathRow]) -> int:
+        return self.n - equality_rank(self._equalities(path), self.n)
 
     def _equalities(self, path: Sequence[PathRow]) -> tuple[Affine, ...]:
         return (*self.domain.equalities, *(r.function for r in path if r.side == "0"))
@@ -323,9 +392,36 @@ class Search:
         out.extend(cert.equal[:len(self.domain.equalities)])
         strict = iter(cert.strict)
         zeros = iter(cert.equal[len(self.domain.equalities):])
-        out.extend(Fraction(0) if r.implied else next(zeros) if r.side == "0" else next(strict)
+        out.extend(_ZERO if r.implied else next(zeros) if r.side == "0" else next(strict)
                    for r in path)
         return out
+
+    def _solver_multipliers(self, path: Sequence[PathRow],
+                            multipliers: Sequence[Fraction]) -> Emptiness:
+        """Inverse of :meth:`_certificate_multipliers` (implied rows' multipliers dropped)."""
+        inequalities = len(self.domain.inequalities)
+        rows = multipliers[self._domain_rows:]
+        return Emptiness(
+            tuple(m for r, m in zip(path, rows) if r.side != "0" and not r.implied),
+            tuple(multipliers[:inequalities]),
+            (*multipliers[inequalities:self._domain_rows],
+             *(m for r, m in zip(path, rows) if r.side == "0")))
+
+
+FactKey = tuple[str, tuple[int, ...]]
+
+
+def _fact_keys(phi: Affine) -> dict[str, tuple[FactKey, int]]:
+    """Per side of a split on ``phi``, the key naming the set that side asserts and the sign
+    relating the side's row to the key: an open half-space is named by its asserted function,
+    a hyperplane by its function with the first nonzero coefficient positive (so ±φ = 0 share
+    a key). Split functions are primitive, so integers name them, and hash far faster than
+    Fractions."""
+    values = tuple(int(a) for a in (*phi.coeffs, phi.const))
+    negated = tuple(-a for a in values)
+    up = next((a for a in values if a), 1) > 0
+    return {"+": (("strict", values), 1), "-": (("strict", negated), 1),
+            "0": (("zero", values if up else negated), 1 if up else -1)}
 
 
 def _crossing(a: tuple[Fraction, ...], b: tuple[Fraction, ...],

@@ -186,6 +186,38 @@ def test_width_one_bottleneck():
     assert euler(pieces) == 1
 
 
+def test_a_proof_found_below_a_split_is_reused_by_its_siblings():
+    # Hidden neurons x2 - 1/2 (asked first) and x1 + 1 on the unit square: x1 + 1 < 0 and
+    # x1 + 1 = 0 are empty by the box alone, so the proofs found in the first child of the
+    # split on x2 = 1/2 serve the other two. The square cut by one horizontal line has
+    # 2 regions, 7 edges (the cut, top, bottom, two halves of each side) and 6 vertices.
+    net = ReluNetwork.from_lists([([[0, 1], [1, 0]], [F(-1, 2), 1]), ([[1, 1]], [0])])
+    square = box([F(0), F(0)], [F(1), F(1)])
+    for backend in ("exact", "float"):
+        run = PieceEnumeration(net, square, "everywhere", backend)
+        pieces = list(run)
+        check_pieces(net, pieces, square)
+        assert counts_by_dim(pieces) == {0: 6, 1: 7, 2: 2}
+        assert run.stats.reused_proofs >= 4
+
+
+def test_points_are_not_split_further():
+    # Many walls of a deeper layer pass through the vertex (1, 1) of the first layer's lines:
+    # at a point every sign is known, so the only splits are those that find the point.
+    rows = [(1, 0, -1), (0, 1, -1)]
+    deeper = [[1, 1], [1, -1], [2, 1], [1, 3]]
+    net = ReluNetwork.from_lists([([r[:2] for r in rows], [r[2] for r in rows]),
+                                  (deeper, [0] * 4), ([[1] * 4], [0])])
+    run = PieceEnumeration(net, everywhere(2), "everywhere", "exact")
+    pieces = list(run)
+    check_pieces(net, pieces, everywhere(2))
+    assert euler(pieces) == 1
+    vertex = [p for p in pieces if p.witness == (F(1), F(1))]
+    assert len(vertex) == 1 and vertex[0].dim == 0
+    assert vertex[0].signs == direct_signs(net, (F(1), F(1)))
+    assert len(vertex[0].strict) + len(vertex[0].equal) == 2
+
+
 def test_huge_and_tiny_rationals():
     big, tiny = F(10 ** 30 + 1, 3), F(1, 10 ** 25 + 7)
     net = one_layer([(big, 1, -big), (tiny, -1, tiny)], 2)
