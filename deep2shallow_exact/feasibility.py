@@ -17,7 +17,7 @@ import math
 import os
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import cached_property
@@ -95,14 +95,27 @@ def is_witness(system: LinearSystem, point: Sequence[Fraction]) -> bool:
     return _ExactRows(system).satisfied(point)
 
 
-def is_emptiness_certificate(system: LinearSystem, cert: Emptiness,
-                             _cache: _RowCache | None = None) -> bool:
+def is_emptiness_certificate(system: LinearSystem, cert: Emptiness) -> bool:
     """Valid iff the strict and nonstrict multipliers are ≥ 0, Σ μ_r f_r has no x-term, and its
     constant κ is < 0, or κ = 0 with some strict multiplier > 0."""
     if (len(cert.strict), len(cert.nonstrict), len(cert.equal)) != (
             len(system.strict), len(system.nonstrict), len(system.equal)):
         return False
-    return _ExactRows(system, _cache).certifies((*cert.strict, *cert.nonstrict, *cert.equal))
+    return is_motzkin_combination(system.dim, [
+        (kind, f, m) for kind, rows, mu in (("strict", system.strict, cert.strict),
+                                            ("nonstrict", system.nonstrict, cert.nonstrict),
+                                            ("equal", system.equal, cert.equal))
+        for f, m in zip(rows, mu) if m])
+
+
+def is_motzkin_combination(dim: int, terms: Iterable[tuple[str, Affine, Fraction]],
+                           _cache: _RowCache | None = None) -> bool:
+    """:func:`is_emptiness_certificate` for the rows with nonzero multipliers only, given as
+    (kind, row, multiplier) with kind "strict", "nonstrict" or "equal": the cheap check of a
+    proof that is already known by the rows it uses."""
+    return _motzkin(dim, ((_STRICT if kind == "strict" else _NONSTRICT if kind == "nonstrict"
+                           else _EQUAL, (_entry(f) if _cache is None else _cache.get(f))[1], m)
+                          for kind, f, m in terms))
 
 
 BACKENDS = ("auto", "float", "exact")
@@ -157,9 +170,9 @@ class Solver:
         self.stats.seconds += time.perf_counter() - start
         return answer
 
-    def certifies(self, system: LinearSystem, cert: Emptiness) -> bool:
-        """:func:`is_emptiness_certificate`, reusing this solver's converted rows."""
-        return is_emptiness_certificate(system, cert, self._cache)
+    def certifies(self, dim: int, terms: Iterable[tuple[str, Affine, Fraction]]) -> bool:
+        """:func:`is_motzkin_combination`, reusing this solver's converted rows."""
+        return is_motzkin_combination(dim, terms, self._cache)
 
     def _solve_exact(self, rows: _ExactRows) -> Witness | Emptiness:
         self.stats.exact_calls += 1
@@ -259,26 +272,9 @@ class _ExactRows:
                 and not any(signs[s + n:]))
 
     def certifies(self, multipliers: Sequence[Fraction | fmpq]) -> bool:
-        # Certificates are sparse (at most dim + 1 rows in a basic one): summing only the
-        # rows with nonzero multipliers beats a full matrix product.
         s, n, _ = self.counts
-        total = [_ZERO] * (self.dim + 1)
-        strict_used = False
-        for r, v in enumerate(multipliers):
-            if not v:
-                continue
-            if r < s + n:
-                if v < 0:
-                    return False
-                strict_used = strict_used or r < s
-            q = _fmpq(v)
-            for i, a in enumerate(self.rows[r]):
-                if a:
-                    total[i] += q * a
-        if any(total[:self.dim]):
-            return False
-        kappa = total[self.dim]
-        return kappa < 0 or (kappa == 0 and strict_used)
+        return _motzkin(self.dim, ((_STRICT if r < s else _NONSTRICT if r < s + n else _EQUAL,
+                                    self.rows[r], v) for r, v in enumerate(multipliers) if v))
 
     def false_constant_row(self) -> list[fmpq] | None:
         """Multipliers singling out a row with no x-term that fails, if there is one. HiGHS
@@ -329,6 +325,30 @@ class _ExactRows:
                 (reduced[i, j] * point[j] for j in range(self.dim)
                  if j not in pivot_set and reduced[i, j]), _ZERO)
         return out
+
+
+_STRICT, _NONSTRICT, _EQUAL = range(3)
+
+
+def _motzkin(dim: int, terms: Iterable[tuple[int, list[fmpq], Fraction | fmpq]]) -> bool:
+    """The Motzkin test on (kind, exact row, multiplier) for the nonzero multipliers only.
+    Certificates are sparse (at most dim + 1 rows in a basic one): summing just their rows
+    beats a matrix product over the whole system."""
+    total = [_ZERO] * (dim + 1)
+    strict_used = False
+    for kind, row, v in terms:
+        if kind != _EQUAL:
+            if v < 0:
+                return False
+            strict_used = strict_used or kind == _STRICT
+        q = _fmpq(v)
+        for i, a in enumerate(row):
+            if a:
+                total[i] += q * a
+    if any(total[:dim]):
+        return False
+    kappa = total[dim]
+    return kappa < 0 or (kappa == 0 and strict_used)
 
 
 class _RowCache:

@@ -69,6 +69,10 @@ class PathRow:
     # Emptiness proofs that hold below this row (see Search._remember); an optimisation only.
     facts: dict[tuple[str, tuple[int, ...]], _Fact] = field(default_factory=dict,
                                                              compare=False, repr=False)
+    # The sibling explored just before this one whose facts also hold here once its row's
+    # multiplier is read for this row: φ > 0 before φ = 0 (same multiplier), φ = 0 before
+    # φ < 0 (negated). Checked like any recalled proof.
+    previous: PathRow | None = field(default=None, compare=False, repr=False)
 
     @cached_property
     def asserted(self) -> Affine:
@@ -268,11 +272,19 @@ class Search:
             raise InputError(f"scope open needs regions of full dimension, but {phi} vanishes "
                              f"on all of {self.domain.description}; use scope everywhere")
         alone = sum(w is not None for w in witnesses.values()) == 1
+        rows: dict[str, PathRow] = {}
+        previous: PathRow | None = None
+        for side in sides:
+            linked = previous if previous is not None and previous.side != "-" and (
+                side == "0" or previous.side == "0") else None
+            previous = rows[side] = PathRow(phi, side, alone and side != "0",
+                                            previous=linked) \
+                if witnesses[side] is not None else None
         for side in reversed(sides):
             w = witnesses[side]
             if w is None:
                 continue
-            path = (*node.path, PathRow(phi, side, implied=alone and side != "0"))
+            path = (*node.path, rows[side])
             known = dict(node.known)
             g, s = phi.canonical()
             known[g] = SIGNS[side] * (1 if s > 0 else -1)
@@ -287,7 +299,8 @@ class Search:
         if here in sides:
             found[here] = node.witness
             self.stats.free_witnesses += 1
-        proofs: dict[str, Emptiness] = {}
+        # Proofs of emptiness are kept in certificate row order (see _certificate_multipliers).
+        proofs: dict[str, list[Fraction]] = {}
         keys = _fact_keys(phi)
         for side in ("+", "-", "0"):
             if side in found or side not in sides:
@@ -297,43 +310,40 @@ class Search:
                 self.stats.free_witnesses += 1
                 continue
             path = (*node.path, PathRow(phi, side))
-            system = self.system(path)
-            answer = self._recall(path, system, keys[side])
-            recalled = answer is not None
-            if answer is None and side == "0":
-                answer = self._zero_side_from(proofs, system)
-            if answer is None:
+            proof = self._recall(path, keys[side])
+            if proof is None and side == "0":
+                proof = self._zero_side_from(proofs, path)
+                if proof is not None:
+                    self._remember(path, proof, keys[side])
+            if proof is None:
                 self.stats.lp_calls += 1
-                answer = self.solver.solve(system)
-            if isinstance(answer, Witness):
-                found[side] = answer.point
-            else:
-                found[side] = None
-                proofs[side] = answer
-                self.stats.empty += 1
-                multipliers = self._certificate_multipliers(path, answer)
-                if not recalled:
-                    self._remember(path, multipliers, keys[side])
-                if self.record_tree:
-                    self.tree[children[side]] = {
-                        "empty": [format_number(m) for m in multipliers]}
+                answer = self.solver.solve(self.system(path))
+                if isinstance(answer, Witness):
+                    found[side] = answer.point
+                    continue
+                proof = self._certificate_multipliers(path, answer)
+                self._remember(path, proof, keys[side])
+            found[side] = None
+            proofs[side] = proof
+            self.stats.empty += 1
+            if self.record_tree:
+                self.tree[children[side]] = {"empty": [format_number(m) for m in proof]}
         return found
 
-    def _recall(self, path: tuple[PathRow, ...], system: LinearSystem,
-                keys: tuple[FactKey, int]) -> Emptiness | None:
+    def _recall(self, path: tuple[PathRow, ...],
+                keys: tuple[FactKey, int]) -> list[Fraction] | None:
         """A kept proof that the last row of ``path`` cannot hold, if one applies here."""
         key, sign = keys
-        for facts in (self._root_facts, *(r.facts for r in path[:-1])):
+        size = self._domain_rows + len(path) - 1
+        for facts, flip in _fact_sources(self._root_facts, path[:-1]):
             fact = facts.get(key)
             if fact is None:
                 continue
-            size = self._domain_rows + len(path) - 1
-            multipliers = [*fact.prefix, *[_ZERO] * (size - len(fact.prefix)),
-                           fact.own * sign]
-            candidate = self._solver_multipliers(path, multipliers)
-            if self.solver.certifies(system, candidate):
+            prefix = fact.prefix if flip > 0 else (*fact.prefix[:-1], -fact.prefix[-1])
+            multipliers = [*prefix, *[_ZERO] * (size - len(prefix)), fact.own * sign]
+            if self._certifies(path, multipliers):
                 self.stats.reused_proofs += 1
-                return candidate
+                return multipliers
         return None
 
     def _remember(self, path: tuple[PathRow, ...], multipliers: list[Fraction],
@@ -347,21 +357,36 @@ class Search:
         facts[key] = _Fact(tuple(multipliers[:self._domain_rows + used + 1]),
                            multipliers[-1] * sign)
 
-    def _zero_side_from(self, proofs: dict[str, Emptiness],
-                        system: LinearSystem) -> Emptiness | None:
+    def _zero_side_from(self, proofs: dict[str, list[Fraction]],
+                        path: tuple[PathRow, ...]) -> list[Fraction] | None:
         """Reuse the proof that one strict side of φ is empty for the side φ = 0.
 
-        Its last strict row is ±φ > 0 with multiplier μ; as the equality φ = 0 with multiplier
-        ±μ it leaves the combination unchanged, which still proves emptiness unless μ was the
-        only strict multiplier and the constant is 0 (then φ = 0 may hold on the boundary)."""
+        Its last row is ±φ > 0 with multiplier μ; as the equality φ = 0 with multiplier ±μ it
+        leaves the combination unchanged, which still proves emptiness unless μ was the only
+        strict multiplier and the constant is 0 (then φ = 0 may hold on the boundary)."""
         for side, proof in proofs.items():
-            mu = proof.strict[-1]
-            candidate = Emptiness(proof.strict[:-1], proof.nonstrict,
-                                  (*proof.equal, mu if side == "+" else -mu))
-            if self.solver.certifies(system, candidate):
+            candidate = [*proof[:-1], proof[-1] if side == "+" else -proof[-1]]
+            if self._certifies(path, candidate):
                 self.stats.derived_proofs += 1
                 return candidate
         return None
+
+    def _certifies(self, path: Sequence[PathRow], multipliers: Sequence[Fraction]) -> bool:
+        """Whether certificate-order ``multipliers`` prove the node of ``path`` empty."""
+        inequalities = len(self.domain.inequalities)
+        terms = []
+        for i, m in enumerate(multipliers):
+            if not m:
+                continue
+            if i < inequalities:
+                terms.append(("nonstrict", self.domain.inequalities[i], m))
+            elif i < self._domain_rows:
+                terms.append(("equal", self.domain.equalities[i - inequalities], m))
+            else:
+                row = path[i - self._domain_rows]
+                terms.append(("equal", row.function, m) if row.side == "0"
+                             else ("strict", row.asserted, m))
+        return self.solver.certifies(self.n, terms)
 
     # -- linear systems ----------------------------------------------------------------------
 
@@ -396,19 +421,20 @@ class Search:
                    for r in path)
         return out
 
-    def _solver_multipliers(self, path: Sequence[PathRow],
-                            multipliers: Sequence[Fraction]) -> Emptiness:
-        """Inverse of :meth:`_certificate_multipliers` (implied rows' multipliers dropped)."""
-        inequalities = len(self.domain.inequalities)
-        rows = multipliers[self._domain_rows:]
-        return Emptiness(
-            tuple(m for r, m in zip(path, rows) if r.side != "0" and not r.implied),
-            tuple(multipliers[:inequalities]),
-            (*multipliers[inequalities:self._domain_rows],
-             *(m for r, m in zip(path, rows) if r.side == "0")))
 
 
 FactKey = tuple[str, tuple[int, ...]]
+
+
+def _fact_sources(root: dict[FactKey, _Fact], path: Sequence[PathRow]
+                  ) -> Iterator[tuple[dict[FactKey, _Fact], int]]:
+    """Where facts holding at the end of ``path`` are kept, shallowest first, each with the
+    factor (±1) to apply to its last multiplier (see PathRow.previous)."""
+    yield root, 1
+    for row in path:
+        yield row.facts, 1
+        if row.previous is not None:
+            yield row.previous.facts, 1 if row.side == "0" else -1
 
 
 def _fact_keys(phi: Affine) -> dict[str, tuple[FactKey, int]]:
