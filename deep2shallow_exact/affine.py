@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -60,7 +61,15 @@ class Affine:
                       self.const - other.const)
 
     def __neg__(self) -> Affine:
-        return Affine(tuple(-a for a in self.coeffs), -self.const)
+        return self._negated
+
+    @cached_property
+    def _negated(self) -> Affine:
+        # Kept, and linked back, so that ±f stay the same two objects: the search negates
+        # the same split functions over and over, and caches converted rows by object.
+        negated = Affine(tuple(-a for a in self.coeffs), -self.const)
+        negated.__dict__["_negated"] = self
+        return negated
 
     def scale(self, factor: Fraction | int) -> Affine:
         return Affine(tuple(a * factor for a in self.coeffs), self.const * factor)
@@ -81,21 +90,31 @@ class Affine:
         # Hashing Fractions is slow and the search looks the same functions up again and again.
         return hash((self.coeffs, self.const))
 
-    def canonical(self) -> tuple[Affine, Fraction]:
-        """(g, s) with self = s · g, s ≠ 0, and g's first nonzero coefficient equal to 1.
-
-        Two non-constant functions that are nonzero multiples of each other share g, so a
-        sign known for one gives the sign of the other. Constants are returned as they are.
-        """
-        return self._canonical
+    def direction(self) -> tuple[tuple[int, ...], int]:
+        """(key, s) with s = ±1 such that two non-constant functions share a key exactly when
+        each is a nonzero multiple of the other, and then s · f is a positive multiple of the
+        same function for both: a sign known for one gives the sign of the other."""
+        return self._direction
 
     @cached_property
-    def _canonical(self) -> tuple[Affine, Fraction]:
-        # The search asks for the same function's form at a node and again in its children.
-        for a in self.coeffs:
-            if a:
-                return self.scale(1 / a), a
-        return self, Fraction(1)
+    def _direction(self) -> tuple[tuple[int, ...], int]:
+        # Integers, not Fractions: the search asks for keys constantly, and the integer form
+        # hashes and compares far faster.
+        ints = self.integers()
+        s = -1 if next((a for a in ints[:-1] if a), 1) < 0 else 1
+        return (ints if s > 0 else tuple(-a for a in ints)), s
+
+    def integers(self) -> tuple[int, ...]:
+        """Coprime integers (a_1, …, a_n, c) that are a positive multiple of (coeffs, const)."""
+        return self._integers
+
+    @cached_property
+    def _integers(self) -> tuple[int, ...]:
+        values = (*self.coeffs, self.const)
+        lcm = math.lcm(*(v.denominator for v in values))
+        ints = [v.numerator * (lcm // v.denominator) for v in values]
+        g = math.gcd(*ints) or 1
+        return tuple(v // g for v in ints)
 
 
 def combination(terms: Sequence[tuple[Fraction, Affine]], n: int) -> Affine:

@@ -187,14 +187,14 @@ def _checked_domain(net: Network, domain: Domain | None, x: Point) -> Domain:
     return domain
 
 
-def _oracle(point: Point, known: dict[Affine, int], queried: list[Affine]
+def _oracle(point: Point, known: dict[tuple[int, ...], int], queried: list[Affine]
             ) -> Callable[[Affine], int | None]:
     """Signs fixed on the branch, else the sign at ``point``; unknown where f(point) = 0.
     Every function decided from ``point`` is recorded, oriented to be > 0, in ``queried``."""
     def oracle(f: Affine) -> int | None:
-        g, s = f.canonical()
+        g, s = f.direction()
         if g in known:
-            return known[g] * (1 if s > 0 else -1)
+            return known[g] * s
         value = f(point)
         if value == 0:
             return None
@@ -221,8 +221,8 @@ def regions_meeting(net: Network, x: Sequence[Fraction | int], domain: Domain | 
     hull = tuple(e for e in domain.equalities if not e.is_constant)
     program = Program(net)
     found: list[Region] = []
-    stack: list[tuple[RunState, dict[Affine, int], tuple[Affine, ...]]] = [
-        (program.start(), {e.canonical()[0]: 0 for e in hull}, ())]
+    stack: list[tuple[RunState, dict[tuple[int, ...], int], tuple[Affine, ...]]] = [
+        (program.start(), {e.direction()[0]: 0 for e in hull}, ())]
     while stack:
         state, known, rows = stack.pop()
         queried: list[Affine] = []
@@ -237,8 +237,7 @@ def regions_meeting(net: Network, x: Sequence[Fraction | int], domain: Domain | 
                 found.append(_region(outcome, answer.point))
             continue
         f = outcome.function
-        g, s = f.canonical()
-        orientation = 1 if s > 0 else -1
+        g, orientation = f.direction()
         if express(f, hull) is not None:
             stack.append((outcome.state, {**known, g: 0}, rows))
             continue

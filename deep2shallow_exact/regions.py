@@ -18,11 +18,10 @@ from .errors import InputError
 from .feasibility import Solver
 from .network import Network
 from .numbers import Infinity, format_number, parse_rational
-from .search import PathRow, Search
+from .search import SIGN_TEXT, PathRow, Search
 from .symbolic import Finished
 
 CHECKPOINT_FORMAT = "deep2shallow-exact/checkpoint"
-SIGN_TEXT = {1: "+", 0: "0", -1: "-"}
 
 
 @dataclass(frozen=True)

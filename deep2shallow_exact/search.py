@@ -34,17 +34,15 @@ from .numbers import format_number
 from .symbolic import Finished, Need, Program, RunState, Undefined
 
 SIGNS = {"+": 1, "0": 0, "-": -1}
+SIGN_TEXT = {1: "+", 0: "0", -1: "-"}
 _ZERO = Fraction(0)
 SCOPES = ("everywhere", "open")
 
 
 def primitive(f: Affine) -> Affine:
     """f scaled by a positive factor to coprime integer coefficients (sign-preserving)."""
-    values = (*f.coeffs, f.const)
-    lcm = math.lcm(*(v.denominator for v in values))
-    ints = [v.numerator * (lcm // v.denominator) for v in values]
-    g = math.gcd(*ints) or 1
-    return Affine(tuple(Fraction(v // g) for v in ints[:-1]), Fraction(ints[-1] // g))
+    ints = f.integers()
+    return Affine(tuple(map(Fraction, ints[:-1])), Fraction(ints[-1]))
 
 
 def equality_rank(rows: Sequence[Affine], n: int) -> int:
@@ -94,10 +92,23 @@ class _Fact:
 class Node:
     index: int
     path: tuple[PathRow, ...]
-    known: dict[Affine, int]
+    known: dict[tuple[int, ...], int]  # sign per Affine.direction key
     witness: tuple[Fraction, ...]
     states: tuple[RunState | Finished, ...]
     dim: int  # of the affine hull of the node's equalities
+
+    def sign_at_witness(self, f: Affine) -> int:
+        """The sign of f at the witness, in integer arithmetic (Fractions are slow here)."""
+        numerators, denominator = self._scaled_witness
+        ints = f.integers()
+        value = ints[-1] * denominator + sum(a * p for a, p in zip(ints, numerators) if a)
+        return (value > 0) - (value < 0)
+
+    @cached_property
+    def _scaled_witness(self) -> tuple[tuple[int, ...], int]:
+        denominator = math.lcm(*(v.denominator for v in self.witness))
+        return tuple(v.numerator * (denominator // v.denominator) for v in self.witness), \
+            denominator
 
 
 @dataclass(frozen=True)
@@ -185,10 +196,10 @@ class Search:
 
     def _node(self, index: int, path: tuple[PathRow, ...],
               witness: tuple[Fraction, ...]) -> Node:
-        known = {e.canonical()[0]: 0 for e in self.domain.equalities if not e.is_constant}
+        known = {e.direction()[0]: 0 for e in self.domain.equalities if not e.is_constant}
         for row in path:
-            g, s = row.function.canonical()
-            known[g] = SIGNS[row.side] * (1 if s > 0 else -1)
+            g, s = row.function.direction()
+            known[g] = SIGNS[row.side] * s
         return Node(index, path, known, witness, tuple(p.start() for p in self.programs),
                     self._hull_dim(path))
 
@@ -222,12 +233,11 @@ class Search:
     def _evaluate(self, node: Node) -> tuple[Affine | None,
                                              tuple[Finished | Undefined, ...]]:
         def oracle(f: Affine) -> int | None:
-            g, s = f.canonical()
+            g, s = f.direction()
             known = node.known.get(g)
             if known is None and point:
-                value = f(node.witness)
-                return (value > 0) - (value < 0)
-            return None if known is None else known * (1 if s > 0 else -1)
+                return node.sign_at_witness(f)
+            return None if known is None else known * s
 
         # On a single point every sign is its value there. Without a recorded tree nothing
         # needs the split that would otherwise prove it (the certificate checker does).
@@ -254,7 +264,7 @@ class Search:
         if node.dim == 0 and not self.record_tree:
             return None  # a point is one piece whichever walls it lies on
         for g in self.domain.inequalities:
-            if not g.is_constant and g.canonical()[0] not in node.known:
+            if not g.is_constant and g.direction()[0] not in node.known:
                 return g
         return None
 
@@ -286,15 +296,14 @@ class Search:
                 continue
             path = (*node.path, rows[side])
             known = dict(node.known)
-            g, s = phi.canonical()
-            known[g] = SIGNS[side] * (1 if s > 0 else -1)
+            g, s = phi.direction()
+            known[g] = SIGNS[side] * s
             dim = self._hull_dim(path) if side == "0" else node.dim
             self.stack.append(Node(children[side], path, known, w, node.states, dim))
 
     def _child_witnesses(self, node: Node, phi: Affine, sides: Sequence[str],
                          children: dict[str, int]) -> dict[str, tuple[Fraction, ...] | None]:
-        at = phi(node.witness)
-        here = "+" if at > 0 else "-" if at < 0 else "0"
+        here = SIGN_TEXT[node.sign_at_witness(phi)]
         found: dict[str, tuple[Fraction, ...] | None] = {}
         if here in sides:
             found[here] = node.witness
@@ -443,7 +452,7 @@ def _fact_keys(phi: Affine) -> dict[str, tuple[FactKey, int]]:
     a hyperplane by its function with the first nonzero coefficient positive (so ±φ = 0 share
     a key). Split functions are primitive, so integers name them, and hash far faster than
     Fractions."""
-    values = tuple(int(a) for a in (*phi.coeffs, phi.const))
+    values = phi.integers()
     negated = tuple(-a for a in values)
     up = next((a for a in values if a), 1) > 0
     return {"+": (("strict", values), 1), "-": (("strict", negated), 1),
