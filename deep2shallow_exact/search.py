@@ -80,12 +80,17 @@ class PathRow:
 
 @dataclass(frozen=True)
 class _Fact:
-    """A proof that one side of a split is empty, in certificate row order: ``prefix`` holds
-    the multipliers of the domain rows and of the path rows down to the node keeping the fact;
-    the rows below it get 0 and the split's own row gets ``own``."""
+    """A proof that one side of a split is empty: ``used`` holds the nonzero multipliers of the
+    domain rows and of the path rows down to the node keeping the fact (by certificate row
+    index); the split's own row gets ``own``."""
 
-    prefix: tuple[Fraction, ...]
+    used: tuple[tuple[int, Fraction], ...]
     own: Fraction
+
+
+Proof = dict[int, Fraction]
+"""An emptiness proof: its nonzero multipliers by certificate row index (see
+Search._certificate_multipliers); certificates are sparse, so checks look at these only."""
 
 
 @dataclass
@@ -308,8 +313,7 @@ class Search:
         if here in sides:
             found[here] = node.witness
             self.stats.free_witnesses += 1
-        # Proofs of emptiness are kept in certificate row order (see _certificate_multipliers).
-        proofs: dict[str, list[Fraction]] = {}
+        proofs: dict[str, Proof] = {}
         keys = _fact_keys(phi)
         for side in ("+", "-", "0"):
             if side in found or side not in sides:
@@ -330,63 +334,68 @@ class Search:
                 if isinstance(answer, Witness):
                     found[side] = answer.point
                     continue
-                proof = self._certificate_multipliers(path, answer)
+                proof = {i: m for i, m in enumerate(self._certificate_multipliers(path, answer))
+                         if m}
                 self._remember(path, proof, keys[side])
             found[side] = None
             proofs[side] = proof
             self.stats.empty += 1
             if self.record_tree:
-                self.tree[children[side]] = {"empty": [format_number(m) for m in proof]}
+                self.tree[children[side]] = {"empty": [
+                    format_number(proof.get(i, _ZERO))
+                    for i in range(self._domain_rows + len(node.path) + 1)]}
         return found
 
-    def _recall(self, path: tuple[PathRow, ...],
-                keys: tuple[FactKey, int]) -> list[Fraction] | None:
+    def _recall(self, path: tuple[PathRow, ...], keys: tuple[FactKey, int]) -> Proof | None:
         """A kept proof that the last row of ``path`` cannot hold, if one applies here."""
         key, sign = keys
-        size = self._domain_rows + len(path) - 1
+        own = self._domain_rows + len(path) - 1
         for facts, flip in _fact_sources(self._root_facts, path[:-1]):
             fact = facts.get(key)
             if fact is None:
                 continue
-            prefix = fact.prefix if flip > 0 else (*fact.prefix[:-1], -fact.prefix[-1])
-            multipliers = [*prefix, *[_ZERO] * (size - len(prefix)), fact.own * sign]
-            if self._certifies(path, multipliers):
+            proof = dict(fact.used)
+            if flip < 0:
+                last = fact.used[-1][0]
+                proof[last] = -proof[last]
+            proof[own] = fact.own * sign
+            if self._certifies(path, proof):
                 self.stats.reused_proofs += 1
-                return multipliers
+                return proof
         return None
 
-    def _remember(self, path: tuple[PathRow, ...], multipliers: list[Fraction],
+    def _remember(self, path: tuple[PathRow, ...], proof: Proof,
                   keys: tuple[FactKey, int]) -> None:
         """Keep the proof at the deepest row it uses: it holds at every node below that row."""
-        used = len(path) - 2
-        while used >= 0 and not multipliers[self._domain_rows + used]:
-            used -= 1
+        own = self._domain_rows + len(path) - 1
+        used = tuple(sorted((i, m) for i, m in proof.items() if i != own))
+        deepest = used[-1][0] - self._domain_rows if used else -1
         key, sign = keys
-        facts = self._root_facts if used < 0 else path[used].facts
-        facts[key] = _Fact(tuple(multipliers[:self._domain_rows + used + 1]),
-                           multipliers[-1] * sign)
+        facts = self._root_facts if deepest < 0 else path[deepest].facts
+        facts[key] = _Fact(used, proof[own] * sign)
 
-    def _zero_side_from(self, proofs: dict[str, list[Fraction]],
-                        path: tuple[PathRow, ...]) -> list[Fraction] | None:
+    def _zero_side_from(self, proofs: dict[str, Proof],
+                        path: tuple[PathRow, ...]) -> Proof | None:
         """Reuse the proof that one strict side of φ is empty for the side φ = 0.
 
         Its last row is ±φ > 0 with multiplier μ; as the equality φ = 0 with multiplier ±μ it
         leaves the combination unchanged, which still proves emptiness unless μ was the only
         strict multiplier and the constant is 0 (then φ = 0 may hold on the boundary)."""
+        own = self._domain_rows + len(path) - 1
         for side, proof in proofs.items():
-            candidate = [*proof[:-1], proof[-1] if side == "+" else -proof[-1]]
+            candidate = dict(proof)
+            if side == "-":
+                candidate[own] = -candidate[own]
             if self._certifies(path, candidate):
                 self.stats.derived_proofs += 1
                 return candidate
         return None
 
-    def _certifies(self, path: Sequence[PathRow], multipliers: Sequence[Fraction]) -> bool:
-        """Whether certificate-order ``multipliers`` prove the node of ``path`` empty."""
+    def _certifies(self, path: Sequence[PathRow], proof: Proof) -> bool:
+        """Whether ``proof`` proves the node of ``path`` empty."""
         inequalities = len(self.domain.inequalities)
         terms = []
-        for i, m in enumerate(multipliers):
-            if not m:
-                continue
+        for i, m in proof.items():
             if i < inequalities:
                 terms.append(("nonstrict", self.domain.inequalities[i], m))
             elif i < self._domain_rows:
