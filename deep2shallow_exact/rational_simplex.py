@@ -66,17 +66,25 @@ def solve_margin(rows: Sequence[Sequence[fmpq]], strict: int, nonstrict: int,
         if m and dim else []
     size = len(coords) + 1
 
-    # Dual columns: s, then one per row (y, z, or w⁺ for equalities), then w⁻ for each
-    # equality (w = w⁺ − w⁻). col_row/col_sign map a column back to its row. Stored by rows
-    # (size lists of width entries): the x-part of each kept coordinate, then the t-row.
+    # Dual columns: s, then one per row (y, z, or w⁺ for equalities) and w⁻ for each equality
+    # (w = w⁺ − w⁻); col_row/col_sign map a column back to its row and sign. The order only
+    # steers the start and the ties: the last strict row (the search's newest split, which a
+    # certificate nearly always uses) and the equalities come first, then the other strict rows
+    # newest first. Measured on the search's systems this saves a quarter of the pivots.
+    # Stored by rows (size lists of width entries): the x-part of each kept coordinate, then
+    # the t-row.
     equalities = range(strict + nonstrict, m)
-    col_row = [-1, *range(m), *equalities]
-    col_sign = [1] * (m + 1) + [-1] * len(equalities)
+    newest = [strict - 1] if strict else []
+    columns = [*((r, 1) for r in newest), *((r, 1) for r in equalities),
+               *((r, -1) for r in equalities), *((r, 1) for r in range(strict - 2, -1, -1)),
+               *((r, 1) for r in range(strict, strict + nonstrict))]
+    col_row = [-1, *(r for r, _ in columns)]
+    col_sign = [1, *(c for _, c in columns)]
     width = len(col_row)
-    table = [[_ZERO, *(row[p] for row in rows), *(-rows[r][p] for r in equalities)]
+    table = [[_ZERO, *(rows[r][p] if c > 0 else -rows[r][p] for r, c in columns)]
              for p in coords]
-    table.append([_ONE] * (strict + 1) + [_ZERO] * (width - strict - 1))
-    cost = [_ONE, *(row[dim] for row in rows), *(-rows[r][dim] for r in equalities)]
+    table.append([_ONE, *(_ONE if r < strict else _ZERO for r, _ in columns)])
+    cost = [_ONE, *(rows[r][dim] if c > 0 else -rows[r][dim] for r, c in columns)]
     matrix = fmpq_mat(size, width, [a for line in table for a in line])
     cost_row = fmpq_mat(1, width, cost)
 
