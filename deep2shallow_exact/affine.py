@@ -35,6 +35,10 @@ class Affine:
     def __str__(self) -> str:
         return formula(self)
 
+    def __reduce__(self) -> tuple:
+        # Pickled (to worker processes) without the cached forms, which are rebuilt on demand.
+        return Affine, (self.coeffs, self.const)
+
     def to_row(self) -> list[str]:
         """The file form [a_1, ..., a_n, c] of certificates, checkpoints and domains."""
         return [format_number(a) for a in (*self.coeffs, self.const)]

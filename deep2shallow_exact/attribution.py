@@ -31,7 +31,7 @@ from .errors import InputError, UndefinedError
 from .evaluation import evaluate
 from .network import Network, ReluNetwork
 from .numbers import Infinity, format_number, sign
-from .regions import SIGN_TEXT
+from .search import SIGN_TEXT
 from .symbolic import Finished, Program
 
 MAX_SHAPLEY_INPUTS = 16

@@ -39,9 +39,11 @@ from .gates import as_dgn, effective_hyperplanes, soft_gap
 from .merging import merge_regions
 from .network import Network
 from .numbers import format_number, parse_rational
+from .parallel import available_cpus
+from .piece import counts_by_dim
 from .plotting import format_plot, plot
 from .progress import Progress
-from .regions import CHECKPOINT_FORMAT, PieceEnumeration, counts_by_dim
+from .regions import CHECKPOINT_FORMAT, PieceEnumeration
 from .report import format_report, write_report
 from .symbolic_views import show
 
@@ -246,7 +248,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_regions(args: argparse.Namespace) -> int:
     net = load_network(args.network)
     domain = _domain(args, net.input_dim)
-    job = PieceEnumeration(net, domain, args.scope, args.backend)
+    job = PieceEnumeration(net, domain, args.scope, args.backend, args.workers)
     if args.merge and args.scope != "everywhere":
         raise InputError("--merge needs --scope everywhere (adjacency is read off the walls)")
     if args.checkpoint and Path(args.checkpoint).exists():
@@ -290,7 +292,9 @@ def cmd_regions(args: argparse.Namespace) -> int:
     if args.merge and not partial:
         doc["linear_pieces"] = len(merged.linear_pieces)
     if not args.summary:
-        doc["pieces"] = [p.to_document() for p in job.found]
+        # Sorted, so that the list does not depend on how the work was shared among workers.
+        doc["pieces"] = [p.to_document() for p in sorted(
+            job.found, key=lambda p: (-p.dim, p.signs, p.witness))]
     if args.json:
         _print_json(doc)
     else:
@@ -508,6 +512,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint", help="save progress here and resume from it if it exists")
     p.add_argument("--merge", action="store_true",
                    help="also count linear pieces (adjacent regions with the same map merged)")
+    p.add_argument("--workers", type=int, default=available_cpus(),
+                   help="processes for runs longer than a second (default: the usable CPUs, "
+                        f"here {available_cpus()})")
     _backend_option(p)
     p.set_defaults(run=cmd_regions)
 
@@ -602,6 +609,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if getattr(args, "max_pieces", None) is not None and args.max_pieces < 1:
         parser.error("--max-pieces must be at least 1")
+    if getattr(args, "workers", 1) < 1:
+        parser.error("--workers must be at least 1")
     try:
         return args.run(args)
     except InputError as exc:

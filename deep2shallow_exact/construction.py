@@ -23,7 +23,8 @@ from .errors import InputError
 from .feasibility import Emptiness, LinearSystem, Solver
 from .network import GatedNetwork, Layer, Network, ReluNetwork
 from .numbers import NEG_INF, Extended
-from .regions import Piece, PieceEnumeration
+from .piece import Piece
+from .regions import PieceEnumeration
 from .search import primitive
 
 METHODS = ("faces", "closed-cells")

@@ -40,8 +40,7 @@ from .feasibility import LinearSystem, Solver, Witness
 from .local import local_view
 from .network import GatedNetwork, Network
 from .numbers import Infinity, format_number
-from .regions import SIGN_TEXT
-from .search import equality_rank
+from .search import SIGN_TEXT, equality_rank
 from .symbolic import Finished, Program, RunState, Undefined
 
 Point = tuple[Fraction, ...]

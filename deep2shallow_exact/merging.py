@@ -20,7 +20,8 @@ from .domain import Domain, everywhere
 from .errors import InputError
 from .network import Network
 from .numbers import format_number
-from .regions import Piece, enumerate_pieces
+from .piece import Piece
+from .regions import enumerate_pieces
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,8 @@ from .domain import Domain, box, everywhere
 from .errors import InputError
 from .network import GatedNetwork, Layer, Network, ReluNetwork
 from .numbers import format_number
-from .regions import Piece, counts_by_dim, enumerate_pieces
+from .piece import Piece, counts_by_dim
+from .regions import enumerate_pieces
 
 Point = tuple[Fraction, ...]
 Bounds = tuple[tuple[Fraction, Fraction], ...]

@@ -7,9 +7,8 @@ to a checkpoint file so an interrupted run can go on where it stopped.
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+import time
+from collections.abc import Iterator
 from fractions import Fraction
 
 from .affine import Affine
@@ -17,39 +16,15 @@ from .domain import Domain, domain_from_document, everywhere
 from .errors import InputError
 from .feasibility import Solver
 from .network import Network
-from .numbers import Infinity, format_number, parse_rational
-from .search import SIGN_TEXT, PathRow, Search
-from .symbolic import Finished
+from .numbers import format_number, parse_rational
+from .parallel import ParallelExploration
+from .piece import Piece, counts_by_dim, piece_of_leaf
+from .search import PathRow, Search
+
+__all__ = ["CHECKPOINT_FORMAT", "Piece", "PieceEnumeration", "counts_by_dim",
+           "enumerate_pieces"]
 
 CHECKPOINT_FORMAT = "deep2shallow-exact/checkpoint"
-
-
-@dataclass(frozen=True)
-class Piece:
-    """A nonempty relatively open polyhedron {strict > 0, equal = 0} on which the network is
-    x ↦ A x + c. ``signs`` has one of + − 0 per gate-deciding neuron, layers in order."""
-
-    dim: int
-    signs: str
-    witness: tuple[Fraction, ...]
-    A: tuple[tuple[Fraction, ...], ...]
-    c: tuple[Fraction, ...]
-    strict: tuple[Affine, ...]
-    equal: tuple[Affine, ...]
-
-    @property
-    def maps(self) -> tuple[Affine, ...]:
-        return tuple(Affine(row, c) for row, c in zip(self.A, self.c))
-
-    def to_document(self) -> dict:
-        return {"dim": self.dim, "signs": self.signs,
-                "witness": [format_number(v) for v in self.witness],
-                "A": [[format_number(v) for v in row] for row in self.A],
-                "c": [format_number(v) for v in self.c]}
-
-
-def counts_by_dim(pieces: Iterable[Piece]) -> dict[int, int]:
-    return dict(sorted(Counter(p.dim for p in pieces).items()))
 
 
 class PieceEnumeration:
@@ -57,18 +32,28 @@ class PieceEnumeration:
 
     In scope ``everywhere`` the pieces partition the domain, a closed domain's facets counting
     as walls; in scope ``open`` only the full-dimensional activation regions are found.
+
+    With ``workers`` > 1 a run still going after ``sequential_seconds`` goes on in that many
+    processes (:mod:`.parallel`); pieces then arrive in no fixed order, and a batch at a time.
     """
 
     def __init__(self, net: Network, domain: Domain | None = None, scope: str = "everywhere",
-                 backend: str = "auto") -> None:
+                 backend: str = "auto", workers: int = 1,
+                 sequential_seconds: float = 1.0) -> None:
+        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+            raise InputError(f"workers: must be a positive integer, got {workers!r}")
         self.net = net
         self.domain = domain if domain is not None else everywhere(net.input_dim)
         self.scope = scope
+        self.backend = backend
+        self.workers = workers
+        self.sequential_seconds = sequential_seconds
         # Pieces need no certificate, so the tree is not kept.
         self.search = Search([net], self.domain, scope, Solver(backend),
                              split_domain_walls=scope == "everywhere", record_tree=False)
         self.found: list[Piece] = []
         self._started = False
+        self._parallel: ParallelExploration | None = None
 
     @property
     def stats(self):
@@ -76,32 +61,27 @@ class PieceEnumeration:
 
     @property
     def complete(self) -> bool:
-        return self._started and not self.search.stack
+        # Workers' nodes are counted in open_nodes, not on the stack.
+        return self._started and not self.search.stack and not self.search.stats.open_nodes
 
     def __iter__(self) -> Iterator[Piece]:
         if not self._started:
             self.search.start()
             self._started = True
+        deadline = time.monotonic() + self.sequential_seconds
         for leaf in self.search.leaves():
-            (outcome,) = leaf.outcomes
-            if not isinstance(outcome, Finished) or any(
-                    isinstance(v, Infinity) for v in outcome.outputs):
-                what = "undefined (∞ − ∞)" if not isinstance(outcome, Finished) else "infinite"
-                point = ", ".join(format_number(v) for v in leaf.witness)
-                raise InputError(f"the network is {what} on a whole piece, e.g. at x = "
-                                 f"({point}); pieces need finite affine maps")
-            piece = Piece(
-                dim=leaf.dim,
-                signs="".join(SIGN_TEXT[s] for layer in outcome.signs for s in layer),
-                witness=leaf.witness,
-                A=tuple(f.coeffs for f in outcome.outputs),
-                c=tuple(f.const for f in outcome.outputs),
-                # An implied row changes neither the piece nor its closure.
-                strict=tuple(r.asserted for r in leaf.path if r.side != "0" and not r.implied),
-                equal=leaf.equalities,
-            )
+            piece = piece_of_leaf(leaf)
             self.found.append(piece)
             yield piece
+            if self.workers > 1 and time.monotonic() > deadline:
+                break
+        if self.workers > 1 and self.search.stack:
+            self._parallel = ParallelExploration(self.search, self.net, self.scope,
+                                                 self.backend, self.workers, self.found.append)
+            try:
+                yield from self._parallel
+            finally:
+                self._parallel = None
 
     # -- checkpoints ---------------------------------------------------------------------------
 
@@ -115,7 +95,8 @@ class PieceEnumeration:
             "open": [{"index": i,
                       "path": [r.function.to_row() + [r.side, r.implied] for r in path],
                       "witness": [format_number(v) for v in w]}
-                     for i, path, w in self.search.open_nodes()],
+                     for i, path, w in (self.search.open_nodes() if self._parallel is None
+                                        else self._parallel.open_nodes())],
         }
 
     def restore(self, doc: dict, where: str) -> None:

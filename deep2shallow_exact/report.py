@@ -21,8 +21,10 @@ from .local import local_view
 from .merging import merge_regions
 from .network import Network
 from .numbers import format_number
+from .piece import counts_by_dim
 from .plotting import Scene, box_bounds, draw, prepare, region_intervals
-from .regions import SIGN_TEXT, counts_by_dim, enumerate_pieces
+from .regions import enumerate_pieces
+from .search import SIGN_TEXT
 
 # Rows of the local-model table.
 TOP_REGIONS = 10

@@ -21,7 +21,8 @@ from .domain import Domain
 from .errors import InputError
 from .network import Network, ReluNetwork
 from .numbers import Extended, Infinity
-from .regions import Piece, enumerate_pieces
+from .piece import Piece
+from .regions import enumerate_pieces
 
 SymbolicOutput = sp.Expr | tuple[sp.Expr, ...]
 """One expression for a single-output network, a tuple with one per output otherwise."""

@@ -85,6 +85,13 @@ def test_regions_json_keys_and_counts(capsys):
     assert opened["regions"] == 8 and opened["counts_by_dim"] == {"1": 8}
 
 
+def test_regions_output_does_not_depend_on_the_worker_count(capsys):
+    one, two = (run(capsys, "regions", TINY, "--json", "--workers", w)[1] for w in ("1", "2"))
+    assert one == two and json.loads(one)["regions"] == 15
+    dims = [p["dim"] for p in json.loads(one)["pieces"]]
+    assert dims == sorted(dims, reverse=True)
+
+
 def test_regions_max_pieces_then_checkpoint_resume(capsys, tmp_path):
     ckpt = str(tmp_path / "run.ckpt")
     code, out, err = run(capsys, "regions", SAW, "--box", "0:1", "--json", "--max-pieces", "4",
@@ -169,6 +176,7 @@ def test_bad_networks_exit_2_with_one_line(capsys, tmp_path, name):
     (["regions", TINY, "--box", "0:1,2"], "interval 2"),
     (["regions", TINY, "--box", "1:0"], "lower bound"),
     (["regions", TINY, "--max-pieces", "0"], "--max-pieces"),
+    (["regions", TINY, "--workers", "0"], "--workers"),
     (["check", TINY, SAW], "inputs"),
     (["verify", "missing-cert.json"], "no such file"),
     (["frobnicate"], "invalid choice"),

@@ -1,0 +1,153 @@
+"""Piece enumeration on several processes: subtrees of the search go to worker processes.
+
+The search tree's open nodes are independent jobs (a node is its path and its witness), so
+after a short sequential start the enumeration hands batches of them to a process pool. Each
+worker explores its batch for a bounded time and sends back the pieces it found and the nodes
+it left open, which go back in the queue: large subtrees get split up as they are met, so the
+workers stay busy without knowing the tree's shape in advance. Nothing is shared but the
+network and the domain; every worker's answers are exact, like the sequential search's.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import queue
+import signal
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, fields
+from fractions import Fraction
+
+from .affine import Affine
+from .domain import Domain
+from .feasibility import Solver
+from .network import Network
+from .piece import Piece, piece_of_leaf
+from .search import PathRow, Search, SearchStats
+
+# Per batch: how many open nodes a worker gets, and how long it runs before it sends back the
+# nodes still open. Long enough to amortise the transfer, short enough to balance the load.
+BATCH_NODES = 8
+BATCH_SECONDS = 1.0
+
+OpenNode = tuple[int, tuple[PathRow, ...], tuple[Fraction, ...]]
+_Row = tuple[tuple[Fraction, ...], Fraction, str, bool]
+_Plain = tuple[int, tuple[_Row, ...], tuple[Fraction, ...]]
+
+
+def available_cpus() -> int:
+    """The CPUs this process may run on (what a default worker count should be)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+@dataclass(frozen=True)
+class _Job:
+    net: Network
+    domain: Domain
+    scope: str
+    backend: str
+
+
+_worker_search: Search | None = None
+
+
+def _plain(node: OpenNode) -> _Plain:
+    """An open node without the search's caches (facts, sibling links): small to send."""
+    index, path, witness = node
+    return index, tuple((r.function.coeffs, r.function.const, r.side, r.implied)
+                        for r in path), witness
+
+
+def _node(plain: _Plain) -> OpenNode:
+    index, rows, witness = plain
+    return index, tuple(PathRow(Affine(c, k), side, implied) for c, k, side, implied in rows), \
+        witness
+
+
+def _start_worker(job: _Job) -> None:
+    # Ctrl-C reaches every process of the terminal; the parent decides what happens.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    global _worker_search
+    _worker_search = Search([job.net], job.domain, job.scope, Solver(job.backend),
+                            split_domain_walls=job.scope == "everywhere", record_tree=False)
+
+
+def _explore(batch: list[_Plain]) -> tuple[list[Piece], list[_Plain], dict[str, int]]:
+    """Explore ``batch`` for about BATCH_SECONDS: (leaves as pieces, nodes left open, stats)."""
+    search = _worker_search
+    assert search is not None
+    search.stats = SearchStats()
+    nodes = [_node(p) for p in batch]
+    search.resume([None] * (1 + max(i for i, _, _ in nodes)), nodes)
+    deadline = time.monotonic() + BATCH_SECONDS
+    pieces = []
+    for leaf in search.leaves():
+        pieces.append(piece_of_leaf(leaf))
+        if time.monotonic() > deadline:
+            break
+    left = [_plain(n) for n in search.open_nodes()]
+    return pieces, left, {f.name: getattr(search.stats, f.name) for f in fields(SearchStats)}
+
+
+class ParallelExploration:
+    """The pieces below ``search``'s open nodes, explored by ``workers`` processes.
+
+    Iterate it once. Every piece is passed to ``keep`` as soon as its batch arrives, before it
+    is yielded, and ``search.stats`` is kept up to date; :meth:`open_nodes` lists what is not
+    explored yet, for checkpoints taken meanwhile. If the caller stops early (or Ctrl-C), the
+    workers are stopped and every node not fully explored is put back on ``search``'s stack,
+    so that a checkpoint taken then resumes exactly where the run stopped and loses nothing.
+    """
+
+    def __init__(self, search: Search, net: Network, scope: str, backend: str, workers: int,
+                 keep: Callable[[Piece], None]) -> None:
+        self.search = search
+        self.job = _Job(net, search.domain, scope, backend)
+        self.workers = workers
+        self.keep = keep
+        self.todo: list[_Plain] = [_plain(n) for n in search.open_nodes()]
+        self.running: dict[int, list[_Plain]] = {}
+        search.stack = []
+
+    def open_nodes(self) -> list[OpenNode]:
+        return [_node(p) for batch in self.running.values() for p in batch] + \
+            [_node(p) for p in self.todo]
+
+    def __iter__(self) -> Iterator[Piece]:
+        done: queue.Queue = queue.Queue()
+        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+        pool = multiprocessing.get_context(method).Pool(self.workers, _start_worker, (self.job,))
+        stats = self.search.stats
+        counter = 0
+        try:
+            while self.todo or self.running:
+                while self.todo and len(self.running) < 2 * self.workers:
+                    batch, self.todo = self.todo[:BATCH_NODES], self.todo[BATCH_NODES:]
+                    counter += 1
+                    self.running[counter] = batch
+                    pool.apply_async(_explore, (batch,),
+                                     callback=lambda r, k=counter: done.put((k, r, None)),
+                                     error_callback=lambda e, k=counter: done.put((k, None, e)))
+                key, result, error = done.get()
+                if error is not None:
+                    raise error
+                del self.running[key]
+                pieces, left, counts = result
+                self.todo = left + self.todo  # depth first: finish a subtree before others
+                for name, value in counts.items():
+                    if name != "open_nodes":
+                        setattr(stats, name, getattr(stats, name) + value)
+                stats.open_nodes = len(self.todo) + sum(map(len, self.running.values()))
+                for piece in pieces:
+                    self.keep(piece)
+                yield from pieces
+        finally:
+            pool.terminate()
+            pool.join()
+            self.search.resume(self.search.tree, self.open_nodes())
+            self.running, self.todo = {}, []
