@@ -494,7 +494,7 @@ def main() -> int:
                         help=f"smallest networks only ({', '.join(QUICK)}): a smoke run")
     parser.add_argument("--networks", nargs="+", metavar="NAME",
                         help=f"networks by widths (default: {' '.join(NETWORKS)})")
-    parser.add_argument("--timeout", type=float, default=120.0,
+    parser.add_argument("--timeout", type=float, default=300.0,
                         help="seconds per run; a longer run is reported as a timeout")
     parser.add_argument("--naive-sample", type=int, default=4096,
                         help="activation patterns tested by the naive method, extrapolated "

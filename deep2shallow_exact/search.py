@@ -8,9 +8,10 @@ witness point, or Motzkin multipliers proving it empty. A child whose side of φ
 parent's witness inherits that witness, and when both strict sides are nonempty the zero side
 gets the point where the segment between their witnesses crosses φ = 0 — so a split costs about
 one LP, and the work grows with the pieces found, not with 2^(number of neurons). A proof that a
-side is empty is also kept at the shallowest node whose rows it uses, and every later node below
-that one that splits on the same function reuses it (re-checked exactly) instead of an LP: the
-other children of a split mostly need the same facts about the next neurons.
+side is empty is also kept at the shallowest node that has every row it uses, and every later
+node below that one (or below the next sibling, see PathRow.previous) that splits on the same
+function reuses it, re-checked exactly, instead of an LP: the children of a split mostly need
+the same facts about the next neurons.
 
 The tree is recorded in the certificate layout of proofs/CERTIFICATE.md as it is built.
 """
@@ -37,6 +38,7 @@ SIGNS = {"+": 1, "0": 0, "-": -1}
 SIGN_TEXT = {1: "+", 0: "0", -1: "-"}
 _ZERO = Fraction(0)
 SCOPES = ("everywhere", "open")
+FactKey = tuple[str, tuple[int, ...]]  # see _fact_keys
 
 
 def primitive(f: Affine) -> Affine:
@@ -65,8 +67,7 @@ class PathRow:
     side: str
     implied: bool = False
     # Emptiness proofs that hold below this row (see Search._remember); an optimisation only.
-    facts: dict[tuple[str, tuple[int, ...]], _Fact] = field(default_factory=dict,
-                                                             compare=False, repr=False)
+    facts: dict[FactKey, _Fact] = field(default_factory=dict, compare=False, repr=False)
     # The sibling explored just before this one whose facts also hold here once its row's
     # multiplier is read for this row: φ > 0 before φ = 0 (same multiplier), φ = 0 before
     # φ < 0 (negated). Checked like any recalled proof.
@@ -170,7 +171,7 @@ class Search:
                                  f"the domain has dimension {self.n}")
         self.programs = [Program(net) for net in self.networks]
         self.stack: list[Node] = []
-        self._root_facts: dict[tuple[str, tuple[int, ...]], _Fact] = {}
+        self._root_facts: dict[FactKey, _Fact] = {}
         self._domain_rows = len(self.domain.inequalities) + len(self.domain.equalities)
 
     # -- starting and resuming ---------------------------------------------------------------
@@ -438,10 +439,6 @@ class Search:
         out.extend(_ZERO if r.implied else next(zeros) if r.side == "0" else next(strict)
                    for r in path)
         return out
-
-
-
-FactKey = tuple[str, tuple[int, ...]]
 
 
 def _fact_sources(root: dict[FactKey, _Fact], path: Sequence[PathRow]
