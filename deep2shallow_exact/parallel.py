@@ -12,15 +12,17 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import queue
 import signal
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, fields
 from fractions import Fraction
 
 from .affine import Affine
 from .domain import Domain
+from .errors import InputError
 from .feasibility import Solver
 from .network import Network
 from .piece import Piece, piece_of_leaf
@@ -111,7 +113,7 @@ class ParallelExploration:
         self.workers = workers
         self.keep = keep
         self.todo: list[_Plain] = [_plain(n) for n in search.open_nodes()]
-        self.running: dict[int, list[_Plain]] = {}
+        self.running: dict[Future, list[_Plain]] = {}
         search.stack = []
 
     def open_nodes(self) -> list[OpenNode]:
@@ -119,35 +121,36 @@ class ParallelExploration:
             [_node(p) for p in self.todo]
 
     def __iter__(self) -> Iterator[Piece]:
-        done: queue.Queue = queue.Queue()
         method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-        pool = multiprocessing.get_context(method).Pool(self.workers, _start_worker, (self.job,))
+        # A process pool whose futures fail (BrokenProcessPool) if a worker dies, rather than
+        # one that waits forever for its task.
+        pool = ProcessPoolExecutor(self.workers, multiprocessing.get_context(method),
+                                   _start_worker, (self.job,))
         stats = self.search.stats
-        counter = 0
         try:
             while self.todo or self.running:
                 while self.todo and len(self.running) < 2 * self.workers:
                     batch, self.todo = self.todo[:BATCH_NODES], self.todo[BATCH_NODES:]
-                    counter += 1
-                    self.running[counter] = batch
-                    pool.apply_async(_explore, (batch,),
-                                     callback=lambda r, k=counter: done.put((k, r, None)),
-                                     error_callback=lambda e, k=counter: done.put((k, None, e)))
-                key, result, error = done.get()
-                if error is not None:
-                    raise error
-                del self.running[key]
-                pieces, left, counts = result
-                self.todo = left + self.todo  # depth first: finish a subtree before others
-                for name, value in counts.items():
-                    if name != "open_nodes":
-                        setattr(stats, name, getattr(stats, name) + value)
-                stats.open_nodes = len(self.todo) + sum(map(len, self.running.values()))
-                for piece in pieces:
-                    self.keep(piece)
-                yield from pieces
+                    self.running[pool.submit(_explore, batch)] = batch
+                finished, _ = wait(self.running, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    try:
+                        pieces, left, counts = future.result()
+                    except BrokenProcessPool:
+                        raise InputError("a worker process died (out of memory?); run again "
+                                         "with --checkpoint to keep progress, or --workers 1"
+                                         ) from None
+                    del self.running[future]
+                    self.todo = left + self.todo  # depth first: a subtree before others
+                    for name, value in counts.items():
+                        if name != "open_nodes":
+                            setattr(stats, name, getattr(stats, name) + value)
+                    stats.open_nodes = len(self.todo) + sum(map(len, self.running.values()))
+                    for piece in pieces:
+                        self.keep(piece)
+                    yield from pieces
         finally:
-            pool.terminate()
-            pool.join()
+            # Batches are short (BATCH_SECONDS), so waiting for the running ones is brief.
+            pool.shutdown(wait=True, cancel_futures=True)
             self.search.resume(self.search.tree, self.open_nodes())
             self.running, self.todo = {}, []

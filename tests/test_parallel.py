@@ -8,6 +8,7 @@ open nodes after every leaf (``BATCH_SECONDS = 0``), so that the re-queueing is 
 
 from __future__ import annotations
 
+import os
 import random
 from fractions import Fraction
 
@@ -90,3 +91,16 @@ def test_workers_must_be_a_positive_integer():
     for bad in (0, -1, 1.5, True):
         with pytest.raises(InputError, match="workers"):
             PieceEnumeration(net, workers=bad)
+
+
+def _die(batch):
+    os._exit(3)
+
+
+def test_a_dying_worker_is_an_error_not_a_hang(monkeypatch):
+    monkeypatch.setattr(parallel, "_explore", _die)
+    net = random_net([2, 4, 1], "parallel/4")
+    run = PieceEnumeration(net, workers=2, sequential_seconds=0)
+    with pytest.raises(InputError, match="worker process died"):
+        list(run)
+    assert not run.complete and run.search.stack  # the nodes are back for a checkpoint
