@@ -197,8 +197,7 @@ def measure_search(names: list[str], timeout: float) -> list[dict]:
                 else:
                     if (scope, backend) == ("open", DEFAULT_BACKEND):
                         open_finished = False
-                    row["note"] = (f"timeout (> {timeout:g} s)" if child.status == "timeout"
-                                   else f"failed: {child.detail}")
+                    row["note"] = _failure(child, timeout)
                 rows.append(row)
                 log(f"search {name} {scope} {backend}: {row.get('note') or _brief(row)}")
     return rows
@@ -217,8 +216,7 @@ def measure_naive(names: list[str], sample: int, timeout: float) -> list[dict]:
         child = run_child(self_command("naive", name, sample), timeout)
         row = {"network": name, "hidden": hidden, "status": child.status, **child.answer}
         if child.status != "ok":
-            row["note"] = (f"timeout (> {timeout:g} s)" if child.status == "timeout"
-                           else f"failed: {child.detail}")
+            row["note"] = _failure(child, timeout)
         rows.append(row)
         log(f"naive {name}: {row.get('note') or _naive_brief(row)}")
     return rows
@@ -244,7 +242,7 @@ def measure_whole(names: list[str], search: list[dict], timeout: float, peer: bo
                         inside["status"] == "timeout" and available_cpus() == 1)):
                     # The same enumeration already exceeded the timeout without start-up costs
                     # (the CLI runs it on every usable CPU, the search table on one).
-                    row[scope] = {"status": "timeout", "note": f"timeout (> {timeout:g} s)"}
+                    row[scope] = {"status": "timeout", "note": _timeout(timeout)}
                     log(f"whole {name} {scope}: {row[scope]['note']}")
                     continue
                 child = run_child([*tool_command(), "regions", str(path), "--scope", scope,
@@ -278,11 +276,18 @@ def _find(rows: list[dict], name: str, scope: str, backend: str) -> dict | None:
 
 def _whole(child: Child, timeout: float) -> dict:
     out = {"status": child.status, "wall": child.wall, "cpu": child.cpu}
-    if child.status == "timeout":
-        out["note"] = f"timeout (> {timeout:g} s)"
-    elif child.status == "failed":
-        out["note"] = f"failed: {child.detail}"
+    if child.status != "ok":
+        out["note"] = _failure(child, timeout)
     return out
+
+
+def _timeout(timeout: float) -> str:
+    return f"timeout (> {timeout:g} s)"
+
+
+def _failure(child: Child, timeout: float) -> str:
+    """The note of a child run that did not finish: timed out, or failed and why."""
+    return _timeout(timeout) if child.status == "timeout" else f"failed: {child.detail}"
 
 
 def _whole_brief(cell: dict) -> str:

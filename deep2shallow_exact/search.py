@@ -39,6 +39,8 @@ SIGN_TEXT = {1: "+", 0: "0", -1: "-"}
 _ZERO = Fraction(0)
 SCOPES = ("everywhere", "open")
 FactKey = tuple[str, tuple[int, ...]]  # see _fact_keys
+# The sibling explored just before a side whose kept proofs carry over (see PathRow.previous).
+_PREVIOUS_SIBLING = {"0": "+", "-": "0"}
 
 
 def primitive(f: Affine) -> Affine:
@@ -289,13 +291,10 @@ class Search:
                              f"on all of {self.domain.description}; use scope everywhere")
         alone = sum(w is not None for w in witnesses.values()) == 1
         rows: dict[str, PathRow] = {}
-        previous: PathRow | None = None
         for side in sides:
-            linked = previous if previous is not None and previous.side != "-" and (
-                side == "0" or previous.side == "0") else None
-            previous = rows[side] = PathRow(phi, side, alone and side != "0",
-                                            previous=linked) \
-                if witnesses[side] is not None else None
+            if witnesses[side] is not None:
+                rows[side] = PathRow(phi, side, alone and side != "0",
+                                     previous=rows.get(_PREVIOUS_SIBLING.get(side, "")))
         for side in reversed(sides):
             w = witnesses[side]
             if w is None:
@@ -459,10 +458,9 @@ def _fact_keys(phi: Affine) -> dict[str, tuple[FactKey, int]]:
     a key). Split functions are primitive, so integers name them, and hash far faster than
     Fractions."""
     values = phi.integers()
-    negated = tuple(-a for a in values)
-    up = next((a for a in values if a), 1) > 0
-    return {"+": (("strict", values), 1), "-": (("strict", negated), 1),
-            "0": (("zero", values if up else negated), 1 if up else -1)}
+    line, sign = phi.direction()
+    return {"+": (("strict", values), 1), "-": (("strict", tuple(-a for a in values)), 1),
+            "0": (("zero", line), sign)}
 
 
 def _crossing(a: tuple[Fraction, ...], b: tuple[Fraction, ...],

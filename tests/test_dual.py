@@ -107,17 +107,17 @@ def test_path_count_is_the_product_of_widths(net):
 @settings(max_examples=80, deadline=None)
 @given(net=any_network, data=st.data())
 def test_output_is_the_sum_over_paths_of_feature_times_value(net, data):
-    x = data.draw(points(net.input_dim))
-    totals = [F(0)] * net.output_dim
-    for p, phi in path_features(net, x):
-        totals[p.output - 1] += phi * path_value(net, p)
-    assert tuple(totals) == evaluate(net, x)
+    assert_path_sum_is_the_output(net, data.draw(points(net.input_dim)))
 
 
 @settings(max_examples=40, deadline=None)
 @given(net=any_network, data=st.data())
 def test_path_sum_identity_holds_on_the_walls(net, data):
-    x = data.draw(points_on_walls(net))  # some gate has q = 0 here and is off
+    # Some gate has q = 0 at these points and is off.
+    assert_path_sum_is_the_output(net, data.draw(points_on_walls(net)))
+
+
+def assert_path_sum_is_the_output(net, x) -> None:
     totals = [F(0)] * net.output_dim
     for p, phi in path_features(net, x):
         totals[p.output - 1] += phi * path_value(net, p)
