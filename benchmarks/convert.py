@@ -87,8 +87,10 @@ class Run:
         if self.status == "timeout":
             cell["note"] = f"timeout (> {timeout:g} s)"
         elif self.status == "failed":
-            lines = [line for line in self.err.strip().splitlines() if line.strip()]
-            cell["note"] = f"failed (exit {self.code}): " + (lines[-1][:160] if lines else "")
+            # stderr's last line, else stdout's
+            lines = [line for line in self.err.strip().splitlines() if line.strip()] or [
+                line for line in self.out.strip().splitlines() if line.strip()]
+            cell["note"] = f"failed (exit {self.code}): " + (lines[-1][:200] if lines else "")
         return cell
 
 
@@ -328,9 +330,13 @@ def measure(name: str, tmp: Path, args: argparse.Namespace, tool: list[str],
 
     # 4. verify
     if cell["status"] == "ok" and cert_path.exists():
-        answer = ours("verify", ["verify", str(cert_path)])
+        answer = ours("verify", ["verify", str(cert_path)], ok=(0, 1))
         vcell = row["verify"]
-        if answer:
+        if vcell["status"] == "ok" and vcell["exit"] != 0:  # INVALID: an answer, but a failure
+            reason = (f"INVALID at {answer.get('path')}: {answer.get('reason')}" if answer
+                      else vcell["_text"].strip()[:200])
+            vcell.update(status="failed", note=reason, valid=False)
+        elif answer:
             vcell.update(valid=answer.get("valid"), nodes=answer.get("nodes"),
                          pieces=answer.get("pieces"), empties=answer.get("empties"))
             if answer.get("pieces") is not None and answer.get("empties") is not None:
