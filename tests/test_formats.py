@@ -41,10 +41,11 @@ FLOAT64_TENTH = F(3602879701896397, 36028797018963968)  # 2**55 in the denominat
 FLOAT32_TENTH = F(13421773, 134217728)  # 2**27 in the denominator
 
 
-def raises_input_error(path: Path | str, *fragments: str) -> pytest.ExceptionInfo:
+def raises_input_error(path: Path | str, *fragments: str,
+                       architecture: str | None = None) -> pytest.ExceptionInfo:
     """Assert load_network(path) fails with a message naming the file and each fragment."""
     with pytest.raises(InputError) as info:
-        load_network(path)
+        load_network(path, architecture)
     message = str(info.value)
     assert message.startswith(f"{path}:"), message
     for fragment in fragments:
@@ -255,6 +256,20 @@ def test_npz_reads_the_exact_binary_value(tmp_path: Path) -> None:
     assert net.layers[0].weights[0][1] == F(-2) and net.layers[0].bias == (F(1, 2),)
     assert net.layers[1].weights == ((F(3),),)
     assert net.layers[1].bias == (FLOAT32_TENTH,)
+
+
+def test_npz_weights_are_out_by_in_as_the_readme_says(tmp_path: Path) -> None:
+    # A square layer and a non-square one: W_k @ a + b_k with W_k of shape (out, in), checked
+    # against NumPy's own product (a transposed reading would give other numbers).
+    w0 = np.array([[1.0, 2.0], [3.0, -4.0]])
+    w1 = np.array([[0.5, -1.0]])
+    b0, b1 = np.array([0.0, 1.0]), np.array([0.25])
+    np.savez(tmp_path / "net.npz", W0=w0, b0=b0, W1=w1, b1=b1)
+    net = load_network(tmp_path / "net.npz")
+    assert net.widths == (2, 2, 1)
+    for x in [(1.0, 0.0), (0.0, 1.0), (-2.0, 0.5), (3.0, 1.0)]:
+        expected = w1 @ np.maximum(w0 @ np.array(x) + b0, 0) + b1
+        assert evaluate(net, tuple(F(v) for v in x)) == (F(float(expected[0])),)
 
 
 def test_npz_infinite_weights_make_an_extended_network(tmp_path: Path) -> None:
@@ -601,7 +616,8 @@ def test_torch_sequential_and_state_dict(tmp_path: Path) -> None:
     model = _small_sequential()
     torch.save(model, tmp_path / "whole.pt")
     torch.save(model.state_dict(), tmp_path / "state.pth")
-    whole, state = load_network(tmp_path / "whole.pt"), load_network(tmp_path / "state.pth")
+    whole = load_network(tmp_path / "whole.pt")
+    state = load_network(tmp_path / "state.pth", "linear,relu,linear")
     assert whole == state
     assert isinstance(whole, ReluNetwork) and whole.widths == (2, 2, 1)
     assert whole.layers[0].weights[1][0] == FLOAT32_TENTH
@@ -630,7 +646,7 @@ def test_torch_prefixed_state_dict(tmp_path: Path) -> None:
     torch = _torch()
     state = {f"net.{k}": v for k, v in _small_sequential().state_dict().items()}
     torch.save(state, tmp_path / "state.pt")
-    net = load_network(tmp_path / "state.pt")
+    net = load_network(tmp_path / "state.pt", "Linear, ReLU, Linear")
     assert evaluate(net, (F(1), F(1))) == (_small_by_hand(F(1), F(1)),)
 
 
@@ -651,7 +667,9 @@ def test_torch_dlgn_reference_layout(tmp_path: Path) -> None:
         "value_network.output_layer.bias": t([0.0, 1.0]),
     }
     torch.save(state, tmp_path / "dlgn.pt")
-    net = load_network(tmp_path / "dlgn.pt")
+    # DLGN_FC_Network and DGN_FC_Network save the same keys: the reader does not guess.
+    raises_input_error(tmp_path / "dlgn.pt", "state_dict", "dlgn / dgn")
+    net = load_network(tmp_path / "dlgn.pt", "dlgn")
     assert isinstance(net, GatedNetwork)
     assert (net.kind, net.value_input, net.widths) == ("dlgn", "ones", (2, 2, 1, 2))
 
@@ -666,6 +684,80 @@ def test_torch_dlgn_reference_layout(tmp_path: Path) -> None:
     for point in [(F(3), F(1)), (F(-1), F(2)), (F(5), F(4)), (F(0), F(0)), (F(1), F(-4))]:
         assert evaluate(net, point) == by_hand(*point)
 
+    # DGN_FC_Network: the same layers with a ReLU after each gating layer.
+    dgn = load_network(tmp_path / "dlgn.pt", "dgn")
+    assert isinstance(dgn, GatedNetwork) and (dgn.kind, dgn.value_input) == ("dgn", "ones")
+
+    def dgn_by_hand(x0: Fraction, x1: Fraction) -> tuple[Fraction, Fraction]:
+        q1 = (x0 - x1, (x0 + x1) / 2 - 1)
+        q2 = max(q1[0], F(0)) + 2 * max(q1[1], F(0)) + F(1, 4)
+        h1 = [v if q > 0 else F(0) for v, q in zip((F(2 + 1) + F(1, 2), F(-1 + 3)), q1)]
+        h2 = h1[0] - h1[1] + 1 if q2 > 0 else F(0)
+        return (2 * h2, -h2 / 2 + 1)
+
+    for point in [(F(3), F(1)), (F(-1), F(2)), (F(5), F(4)), (F(0), F(0)), (F(-3), F(-4))]:
+        assert evaluate(dgn, point) == dgn_by_hand(*point)
+    assert evaluate(dgn, (F(-3), F(-4))) != evaluate(net, (F(-3), F(-4)))
+    raises_input_error(tmp_path / "dlgn.pt", "architecture", architecture="linear,relu,linear")
+
+
+@pytest.mark.torch
+def test_torch_state_dicts_are_read_only_with_their_architecture(tmp_path: Path) -> None:
+    # The three models of issue 12 item 3: the old reader put a ReLU between every two Linear
+    # layers and none after the last, and read all three as something else.
+    torch = _torch()
+    nn = torch.nn
+    models = {
+        "linear,linear,relu,linear": nn.Sequential(nn.Linear(2, 2), nn.Linear(2, 2), nn.ReLU(),
+                                                   nn.Linear(2, 1)),
+        "linear,relu,linear,relu": nn.Sequential(nn.Linear(2, 2), nn.ReLU(), nn.Linear(2, 1),
+                                                 nn.ReLU()),
+        "linear,tanh,linear": nn.Sequential(nn.Linear(2, 2), nn.Tanh(), nn.Linear(2, 1)),
+    }
+    points = [(F(1), F(-1)), (F(-1, 2), F(3, 4)), (F(2), F(2)), (F(-3), F(1, 4))]
+    for spec, model in models.items():
+        torch.manual_seed(3)
+        with torch.no_grad():
+            for param in model.parameters():
+                param.copy_(torch.randint(-8, 9, param.shape).float() / 4)
+        torch.save(model.state_dict(), tmp_path / "state.pt")
+        message = str(raises_input_error(tmp_path / "state.pt", "state_dict", "no activations",
+                                         "torch.save(model, PATH)", "ONNX").value)
+        assert "architecture" in message
+        if "tanh" in spec:
+            raises_input_error(tmp_path / "state.pt", "'tanh'", architecture=spec)
+            continue
+        net = load_network(tmp_path / "state.pt", spec)
+        for x in points:
+            with torch.no_grad():
+                expected = model(torch.tensor([[float(v) for v in x]])).item()
+            # Weights in quarters and small points: float32 is exact, so the outputs are equal.
+            assert evaluate(net, x) == (F(expected),)
+    # Linear at 0, 1, 3: an architecture with Linear at 0 and 2 does not match the keys.
+    torch.save(models["linear,linear,relu,linear"].state_dict(), tmp_path / "state.pt")
+    raises_input_error(tmp_path / "state.pt", "positions 0, 1, 3", "at 0, 2",
+                       architecture="linear,relu,linear")
+    raises_input_error(tmp_path / "state.pt", "no linear", architecture="relu")
+    raises_input_error(tmp_path / "state.pt", "reference code's keys", architecture="dgn")
+
+
+@pytest.mark.torch
+def test_torch_whole_module_checks_a_stated_architecture(tmp_path: Path) -> None:
+    torch = _torch()
+    model = _small_sequential()
+    torch.save(model, tmp_path / "whole.pt")
+    assert load_network(tmp_path / "whole.pt", "linear,relu,linear") == load_network(
+        tmp_path / "whole.pt")
+    raises_input_error(tmp_path / "whole.pt", "linear,relu,linear",
+                       "not the stated architecture linear,linear",
+                       architecture="linear,linear")
+    raises_input_error(tmp_path / "whole.pt", "whole Sequential", architecture="dlgn")
+
+
+def test_architecture_only_for_pytorch_files() -> None:
+    path = Path(__file__).resolve().parents[1] / "deep2shallow_exact" / "examples" / "tiny.json"
+    raises_input_error(path, "PyTorch state_dict", architecture="linear,relu,linear")
+
 
 @pytest.mark.torch
 def test_bad_torch_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -675,13 +767,14 @@ def test_bad_torch_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     raises_input_error(tmp_path / "sigmoid.pt", "Sigmoid")
     torch.save({"0.weight": torch.ones(2, 2), "0.bias": torch.zeros(2),
                 "2.weight": torch.ones(1, 3), "2.bias": torch.zeros(1)}, tmp_path / "shape.pt")
-    raises_input_error(tmp_path / "shape.pt", "layers[1]", "3 columns")
+    raises_input_error(tmp_path / "shape.pt", "module 2", "takes 3 inputs but receives 2",
+                       architecture="linear,relu,linear")
     torch.save({"0.weight": torch.tensor([[float("nan")]])}, tmp_path / "nan.pt")
-    raises_input_error(tmp_path / "nan.pt", "0.weight[0, 0]", "NaN")
+    raises_input_error(tmp_path / "nan.pt", "0.weight[0, 0]", "NaN", architecture="linear")
     torch.save({"encoder.weight": torch.ones(1, 1)}, tmp_path / "keys.pt")
-    raises_input_error(tmp_path / "keys.pt", "'encoder.weight'")
+    raises_input_error(tmp_path / "keys.pt", "'encoder.weight'", architecture="linear")
     torch.save({"0.weight": torch.ones(1, 1), "0.bias": torch.zeros(2)}, tmp_path / "bias.pt")
-    raises_input_error(tmp_path / "bias.pt", "0.bias", "(2,)")
+    raises_input_error(tmp_path / "bias.pt", "0.bias", "(2,)", architecture="linear")
     torch.save([1, 2], tmp_path / "list.pt")
     raises_input_error(tmp_path / "list.pt", "list")
     (tmp_path / "junk.pt").write_bytes(b"junk")

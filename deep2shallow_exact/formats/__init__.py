@@ -30,6 +30,7 @@ from .vnnlib import load_vnnlib_box
 
 __all__ = [
     "NETWORK_FORMAT",
+    "TORCH_SUFFIXES",
     "load_network",
     "load_vnnlib_box",
     "network_from_document",
@@ -46,21 +47,34 @@ _READERS: dict[str, Callable[[str | Path], Network]] = {
 }
 
 
-def read_network_file(path: str | Path) -> tuple[Network, dict]:
-    """The network in ``path`` and, for a JSON file, its other top-level keys ({} otherwise)."""
+TORCH_SUFFIXES = (".pt", ".pth")
+
+
+def read_network_file(path: str | Path, architecture: str | None = None
+                      ) -> tuple[Network, dict]:
+    """The network in ``path`` and, for a JSON file, its other top-level keys ({} otherwise).
+
+    ``architecture`` is the one a PyTorch state_dict needs (see
+    :mod:`~deep2shallow_exact.formats.torch_format`); no other file takes one."""
     where = str(path)
     suffix = Path(path).suffix.lower()
     if suffix != ".json" and suffix not in _READERS:
         raise InputError(f"{where}: unknown network file type {suffix or '(no extension)'!r}; "
                          "expected .json, .npz, .nnet, .onnx, .pt or .pth")
+    if architecture is not None and suffix not in TORCH_SUFFIXES:
+        raise InputError(f"{where}: an architecture is stated only for a PyTorch state_dict "
+                         f"(.pt, .pth); a {suffix} file has its own")
     if not Path(path).exists():
         raise InputError(f"{where}: no such file")
     if Path(path).is_dir():
         raise InputError(f"{where}: is a directory, not a network file")
     if suffix == ".json":
         return read_json_network(path)
+    if suffix in TORCH_SUFFIXES:
+        return load_torch(path, architecture), {}
     return _READERS[suffix](path), {}
 
 
-def load_network(path: str | Path) -> Network:
-    return read_network_file(path)[0]
+def load_network(path: str | Path, architecture: str | None = None) -> Network:
+    """The network in ``path``; ``architecture`` only for a PyTorch state_dict."""
+    return read_network_file(path, architecture)[0]
