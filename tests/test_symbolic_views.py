@@ -1,5 +1,5 @@
-"""Symbolic views: the Piecewise is the network (exactly, on walls too); the shallow formula is
-the three-layer network once 0·oo is read as 0."""
+"""Symbolic views: the Piecewise is the network (exactly, on walls too), and so is the shallow
+formula: sympy, substituting a point, gives the three-layer network's value (0·∞ = 0 included)."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ from hypothesis import strategies as st
 
 from deep2shallow_exact.construction import to_shallow
 from deep2shallow_exact.domain import box
-from deep2shallow_exact.errors import InputError
+from deep2shallow_exact.errors import InputError, UndefinedError
 from deep2shallow_exact.evaluation import evaluate
 from deep2shallow_exact.network import ReluNetwork
-from deep2shallow_exact.numbers import NEG_INF, POS_INF, Extended, ext_add, ext_mul, ext_relu
+from deep2shallow_exact.numbers import NEG_INF, POS_INF, Extended
 from deep2shallow_exact.strategies import (
     gated_networks,
     points,
@@ -123,62 +123,100 @@ def test_tent_piecewise_matches_the_hand_written_one():
 
 # -- the shallow formula -------------------------------------------------------------------------
 
-def extended_value(expr: sp.Basic, point: dict[sp.Symbol, Fraction]) -> Extended:
-    """The formula evaluated with the networks' arithmetic, 0·oo = 0 (sympy would say nan)."""
-    if expr.is_Symbol:
-        return point[expr]
-    if expr == sp.oo:
-        return POS_INF
-    if expr == -sp.oo:
-        return NEG_INF
-    if expr.is_Rational:
-        return Fraction(int(expr.p), int(expr.q))
-    values = [extended_value(a, point) for a in expr.args]
-    if isinstance(expr, sp.Add):
-        total: Extended = Fraction(0)
-        for v in values:
-            total = ext_add(total, v, "formula")
-        return total
-    if isinstance(expr, sp.Mul):
-        product: Extended = Fraction(1)
-        for v in values:
-            product = ext_mul(product, v)
-        return product
-    if isinstance(expr, sp.Max):
-        assert values[0] == 0 and len(values) == 2
-        return ext_relu(values[1])
-    raise AssertionError(f"unexpected node {expr.func} in the shallow formula")
+def sympy_value(expr: sp.Basic, x: tuple[Fraction, ...]) -> Extended | None:
+    """What sympy itself makes of the formula at x: a rational, ±oo, or nan (None)."""
+    value = expr.subs(dict(zip(input_symbols(len(x)), (R(v.numerator, v.denominator)
+                                                        for v in x))))
+    if value is sp.nan:
+        return None
+    if value in (sp.oo, -sp.oo):
+        return POS_INF if value == sp.oo else NEG_INF
+    return as_fraction(value)
+
+
+def network_value(net: ReluNetwork, x: tuple[Fraction, ...]) -> tuple[Extended | None, ...]:
+    try:
+        return evaluate(net, x)
+    except UndefinedError:  # ∞ − ∞
+        return (None,) * net.output_dim
+
+
+def formula_value(formula, x) -> tuple[Extended | None, ...]:
+    outputs = formula if isinstance(formula, tuple) else (formula,)
+    return tuple(sympy_value(f, x) for f in outputs)
 
 
 @settings(max_examples=10, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(net=small_nets, data=st.data())
-def test_shallow_formula_is_the_shallow_network_with_zero_times_infinity_zero(net, data):
+def test_shallow_formula_substituted_in_sympy_is_the_shallow_network(net, data):
     shallow = to_shallow(net, verify=False).network
     formula = shallow_formula(shallow)
-    outputs = formula if isinstance(formula, tuple) else (formula,)
-    xs = input_symbols(net.input_dim)
-    for x in (data.draw(points(net.input_dim)), data.draw(points_on_walls(net))):
-        at = dict(zip(xs, x))
-        assert tuple(extended_value(f, at) for f in outputs) == evaluate(shallow, x)
+    samples = [data.draw(points(net.input_dim)), data.draw(points_on_walls(net))]
+    if net.input_dim == 2:
+        samples.append(data.draw(points_on_vertices(net)))
+    for x in samples:
+        # Plain sympy substitution, no special reading of 0·oo: no nan where the network is 0.
+        assert formula_value(formula, x) == evaluate(shallow, x) == evaluate(net, x)
+
+
+GATE = ReluNetwork.from_lists([([[1], [-1]], [0, 0]), ([[1, "-inf"]], [0]), ([[1]], [0])])
 
 
 def test_shallow_formula_of_the_gating_identity_by_hand():
-    net = ReluNetwork.from_lists([([[1], [-1]], [0, 0]), ([[1, "-inf"]], [0]), ([[1]], [0])])
+    # y = ReLU(ReLU(x1) − ∞·ReLU(−x1)): ReLU(x1) where −x1 ≤ 0, i.e. x1 ≥ 0, and 0 elsewhere.
+    formula = shallow_formula(GATE)
+    assert isinstance(formula, sp.Piecewise)
+    (inside, where), (outside, otherwise) = formula.args
+    assert inside == sp.Max(0, x1) and outside == 0 and otherwise == sp.true
+    assert where == sp.GreaterThan(x1, 0)
+    assert "oo" not in str(formula)
+    for v, by_hand in [(F(-5), F(0)), (F(0), F(0)), (F(3, 2), F(3, 2)), (F(-1, 7), F(0))]:
+        assert formula_value(formula, (v,)) == (by_hand,) == evaluate(GATE, (v,))
+
+
+def test_the_old_product_form_gives_nan_where_the_network_gives_zero():
+    # Why the gate is written as a Piecewise: sympy takes 0·oo to be nan.
+    old = sp.Add(sp.Max(0, x1), sp.Mul(-sp.oo, sp.Max(0, -x1), evaluate=False), evaluate=False)
+    assert old.subs(x1, 0) is sp.nan  # the pre-activation; Max(0, nan) is even an error
+    assert evaluate(GATE, (F(0),)) == (F(0),)
+
+
+@pytest.mark.parametrize(("second", "first", "by_hand"), [
+    # y = ReLU(ReLU(x) + ∞·ReLU(−x)): ReLU(x) for x ≥ 0, +∞ for x < 0.
+    ([[1, "inf"]], [[1], [-1]], lambda v: max(v, F(0)) if v >= 0 else POS_INF),
+    # −∞ on ReLU(x), +∞ on ReLU(−x): 0 for x > 0, +∞ for x < 0, 0 at 0.
+    ([["-inf", "inf"]], [[1], [-1]], lambda v: F(0) if v >= 0 else POS_INF),
+    # −∞ and +∞ on the same ReLU(x): ∞ − ∞ (undefined) for x > 0, else 0.
+    ([["-inf", "inf"]], [[1], [1]], lambda v: None if v > 0 else F(0)),
+])
+def test_shallow_formula_with_positive_infinity_and_undefined_points(second, first, by_hand):
+    net = ReluNetwork.from_lists([(first, [0, 0]), (second, [0]), ([[1]], [0])])
     formula = shallow_formula(net)
-    # y = Max(0, Max(0, x1) − oo·Max(0, −x1)): the gate is the only infinite term.
-    (gate,) = [m for m in formula.atoms(sp.Mul) if any(a.is_infinite for a in m.args)]
-    assert set(gate.args) == {-sp.oo, sp.Max(0, -x1)}
-    assert isinstance(formula, sp.Max) and formula.args[0] == 0
-    assert set(formula.args[1].args) == {sp.Max(0, x1), gate}
+    for v in (F(-2), F(-1, 3), F(0), F(1, 5), F(4)):
+        assert formula_value(formula, (v,)) == (by_hand(v),) == network_value(net, (v,))
+
+
+@pytest.mark.parametrize(("bias", "by_hand"), [
+    ("-inf", lambda v: F(0)),                           # ReLU(−∞ + ...) = 0 everywhere
+    ("inf", lambda v: POS_INF if v <= 0 else None),     # +∞, and ∞ − ∞ where the gate opens
+])
+def test_shallow_formula_with_an_infinite_bias(bias, by_hand):
+    net = ReluNetwork.from_lists([([[1], [-1]], [0, 0]), ([["-inf", 1]], [bias]), ([[2]], [1])])
+    formula = shallow_formula(net)
+    for v in (F(-2), F(0), F(3, 4)):
+        expected = by_hand(v)
+        expected = expected if expected in (None, POS_INF) else 2 * expected + 1
+        assert formula_value(formula, (v,)) == (expected,) == network_value(net, (v,))
 
 
 def test_shallow_formula_prints_in_text_and_latex_with_infinity():
     net = ReluNetwork.from_lists([([[1, 0], [0, 1]], [0, 0]), ([[1, 1]], [-1]), ([[1]], [0])])
     shallow = to_shallow(net, verify=False).network
     text, latex = show(shallow), show(shallow, latex=True)
-    assert text.startswith("y = ") and "oo" in text and "Max" in text
-    assert latex.startswith("y = ") and r"\infty" in latex and r"\max" in latex
+    assert "y = " in text and "Max" in text and "otherwise" in text
+    assert latex.startswith("y = ") and r"\begin{cases}" in latex and r"\max" in latex
+    assert "oo" not in text and r"\infty" not in latex
     assert "nan" not in text and "nan" not in latex
     # One top-level summand per second-layer neuron: the structure is kept, not simplified.
     assert len(shallow_formula(shallow).args) == shallow.layers[1].out_dim
