@@ -242,9 +242,10 @@ def is_positive_semidefinite(matrix: Sequence[Sequence[Fraction | int]]) -> bool
 # -- points files ------------------------------------------------------------------------------
 
 def load_points(path: str | FilePath, n: int) -> list[tuple[Fraction, ...]]:
-    """Read points of dimension ``n``: a JSON file {"points": [[...], ...]} (numbers as in the
-    network format: integers, "p/q", exact decimals) or, for any other extension, a text file
-    with one comma-separated point per line (blank lines and lines starting with # skipped)."""
+    """Read points of dimension ``n``: a JSON file holding a list of points [[...], ...] or
+    {"points": [[...], ...]} (numbers as in the network format: integers, "p/q", exact
+    decimals) or, for any other extension, a text file with one comma-separated point per line
+    (blank lines and lines starting with # skipped)."""
     where = str(path)
     text = read_text(path)
     if FilePath(path).suffix.lower() == ".json":
@@ -257,9 +258,10 @@ def load_points(path: str | FilePath, n: int) -> list[tuple[Fraction, ...]]:
 
 
 def _json_points(doc: object, n: int, where: str) -> list[tuple[Fraction, ...]]:
-    items = doc.get("points") if isinstance(doc, dict) else None
+    items = doc.get("points") if isinstance(doc, dict) else doc
     if not isinstance(items, list):
-        raise InputError(f"{where}: points: expected {{\"points\": [[...], ...]}}")
+        raise InputError(f"{where}: points: expected a list of points [[...], ...] or "
+                         f"{{\"points\": [[...], ...]}}")
     points = []
     for i, item in enumerate(items):
         if not isinstance(item, list):

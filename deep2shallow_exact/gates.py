@@ -10,7 +10,8 @@
   gates sigmoid(β·q) instead of 1{q > 0}, in mpmath at a stated precision, and compare it with
   the exact hard-gated output that everything else in the package is about. The pre-activations
   q are computed exactly and rounded once; on a wall (q = 0) the soft gate is 1/2 at every β,
-  so the soft output converges to the hard one only at points off the walls.
+  so the soft output converges to the hard one only at points off the walls. mpmath is imported
+  only when these run, so that importing the package (and the command line) stays light.
 """
 
 from __future__ import annotations
@@ -18,8 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-
-import mpmath
+from typing import TYPE_CHECKING
 
 from .affine import Affine, formula
 from .errors import InputError
@@ -28,6 +28,9 @@ from .local import local_view
 from .network import GatedNetwork, Network, ReluNetwork
 from .numbers import format_number
 
+if TYPE_CHECKING:
+    import mpmath
+
 
 def as_dgn(net: ReluNetwork) -> GatedNetwork:
     """The DGN equal to ``net``: gating = its hidden layers, value = all its layers, input x.
@@ -35,7 +38,10 @@ def as_dgn(net: ReluNetwork) -> GatedNetwork:
     With gating network g^l = ReLU(q^l) and value h^l = 1{q^l > 0} ⊙ (W^l h^{l−1} + b^l),
     the two networks share every weight, so h^l = ReLU(q^l) = g^l layer by layer.
     """
-    net.require_finite("as_dgn: a gated network")
+    if not isinstance(net, ReluNetwork):
+        raise InputError(f"as_dgn: the network is already a {net.kind} network (gated); "
+                         "only a relu network is rewritten as its own DGN")
+    net.require_finite("as_dgn: the DGN form of a relu network")
     if len(net.layers) < 2:
         raise InputError("as_dgn: the network has no hidden layer, so it has no gates")
     return GatedNetwork("dgn", net.layers[:-1], net.layers, "x")
@@ -83,9 +89,15 @@ def effective_hyperplanes(net: Network) -> list[GateHyperplane]:
 
 DEFAULT_PRECISION_BITS = 128
 DEFAULT_DPS = 30
+MAX_DPS = 10_000
+"""The most decimal digits soft gates are computed with: far beyond any use (a float has 16),
+still fast; a larger request is refused instead of running for hours."""
+MAX_PRECISION_BITS = 4 * MAX_DPS  # bits: enough for MAX_DPS digits (3.33 bits a digit)
 
 
 def _mpf(value: Fraction) -> mpmath.mpf:
+    import mpmath
+
     return mpmath.mpf(value.numerator) / value.denominator
 
 
@@ -97,12 +109,17 @@ def soft_evaluate(net: Network, x: Sequence[Fraction | int], beta: Fraction | in
     the gates handed to the value network are softened); weights and q are rounded once to the
     working precision. A ReLU network is evaluated as its DGN form.
     """
+    import mpmath
+
     gated = as_gated(net)
     beta = Fraction(beta)
     if beta <= 0:
         raise InputError(f"soft gates: beta must be positive, got {beta}")
     if precision_bits < 2:
         raise InputError(f"soft gates: precision must be at least 2 bits, got {precision_bits}")
+    if precision_bits > MAX_PRECISION_BITS:
+        raise InputError(f"soft gates: precision must be at most {MAX_PRECISION_BITS} bits, "
+                         f"got {precision_bits}")
     view = local_view(gated, x)  # checks the length of x
     point = view.point
     with mpmath.workprec(precision_bits):
@@ -122,8 +139,12 @@ def soft_gap(net: Network, x: Sequence[Fraction | int], beta: Fraction | int,
              dps: int = DEFAULT_DPS
              ) -> tuple[tuple[mpmath.mpf, ...], tuple[Fraction, ...], mpmath.mpf]:
     """(soft outputs, exact hard outputs, max_k |soft_k − hard_k|) at ``dps`` decimal digits."""
+    import mpmath
+
     if dps < 1:
         raise InputError(f"soft gates: precision must be at least 1 digit, got {dps}")
+    if dps > MAX_DPS:
+        raise InputError(f"soft gates: precision must be at most {MAX_DPS} digits, got {dps}")
     bits = mpmath.libmp.dps_to_prec(dps)
     soft = soft_evaluate(net, x, beta, bits)
     # A ReLU network and its DGN form agree everywhere (tests prove it with the checker).

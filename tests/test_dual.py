@@ -281,7 +281,7 @@ def test_load_points_from_json_and_text(tmp_path):
     ("a.json", '{"points": [[1, "1/0"]]}', r"a.json: points\[0\]\[1\]: '1/0' is not"),
     ("a.json", '{"points": [[1, true]]}', r"a.json: points\[0\]\[1\]: True is not a number"),
     ("a.json", '{"points": [[1, 2], 3]}', r"a.json: points\[1\]: expected a list"),
-    ("a.json", '[[1, 2]]', "a.json: points: expected"),
+    ("a.json", '{"points": 3}', "a.json: points: expected"),
     ("a.json", '{"points": [[1, 2]', "a.json: malformed JSON"),
     ("a.json", '{"points": [[1, NaN]]}', "a.json: NaN is not valid JSON"),
 ])

@@ -108,6 +108,8 @@ def parse_json_text(text: str, where: str) -> object:
         raise InputError(f"{where}: {exc}") from None
     except ValueError as exc:  # json.JSONDecodeError, or an integer too long to convert
         raise InputError(f"{where}: malformed JSON: {exc}") from None
+    except RecursionError:  # brackets nested deeper than Python's recursion limit
+        raise InputError(f"{where}: malformed JSON: brackets nested too deeply") from None
 
 
 def read_json_network(path: str | Path) -> tuple[Network, dict]:
