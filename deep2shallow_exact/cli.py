@@ -1,7 +1,8 @@
 """The ``deep2shallow`` command line (DESIGN section 7).
 
 Exit codes: 0 success or PROVEN; 1 REFUTED or an invalid certificate; 2 bad input, reported in
-one line on stderr without a traceback.
+one line on stderr without a traceback. sympy and mpmath are imported only by the subcommands
+that use them (show, evaluate --soft), so that start-up and --help stay fast.
 """
 
 from __future__ import annotations
@@ -9,17 +10,18 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import signal
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from decimal import Decimal, localcontext
 from fractions import Fraction
 from pathlib import Path
 
-import mpmath
-
 from . import kernel
+from .affine import Affine, formula
 from .attribution import attributions, format_attributions
 from .checker import check
 from .construction import to_shallow
@@ -29,23 +31,23 @@ from .errors import InputError, UndefinedError, read_text
 from .evaluation import evaluate
 from .explain import explain, format_explanation
 from .formats import (
+    TORCH_SUFFIXES,
     load_network,
     load_vnnlib_box,
     network_to_document,
     read_network_file,
     save_network,
 )
-from .gates import as_dgn, effective_hyperplanes, soft_gap
+from .gates import MAX_DPS, as_dgn, effective_hyperplanes, soft_gap
 from .merging import merge_regions
-from .network import Network
-from .numbers import format_number, parse_rational
+from .network import Network, ReluNetwork
+from .numbers import Extended, Infinity, format_number, parse_rational
 from .parallel import available_cpus
-from .piece import counts_by_dim
+from .piece import Piece, counts_by_dim
 from .plotting import format_plot, plot
 from .progress import Progress
 from .regions import CHECKPOINT_FORMAT, PieceEnumeration
 from .report import format_report, write_report
-from .symbolic_views import show
 
 EXAMPLES = Path(__file__).parent / "examples"
 
@@ -103,7 +105,7 @@ def _domain(args: argparse.Namespace, n: int) -> Domain:
 # -- info and evaluate -------------------------------------------------------------------------
 
 def cmd_info(args: argparse.Namespace) -> int:
-    net, extra = read_network_file(args.network)
+    net, extra = read_network_file(args.network, args.architecture)
     info = {
         "kind": net.kind, "input_dim": net.input_dim, "output_dim": net.output_dim,
         "widths": list(net.widths), "hidden_widths": list(net.hidden_widths),
@@ -130,7 +132,7 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    net = load_network(args.network)
+    net = load_network(args.network, args.architecture)
     point = parse_point(args.at, net.input_dim)
     if args.soft is not None:
         return _evaluate_soft(args, net, point)
@@ -142,10 +144,29 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         _print_json({"output": [format_number(v) for v in output]})
     else:
         print(" ".join(format_number(v) for v in output))
+        if any(isinstance(v, Fraction) and v.denominator != 1 for v in output):
+            print(f"≈ {' '.join(_approximate(v) for v in output)} (approximate decimal, "
+                  f"{APPROXIMATE_DIGITS} significant digits)")
     return 0
 
 
+APPROXIMATE_DIGITS = 6
+
+
+def _approximate(value: Extended) -> str:
+    """A short decimal for a person to read (rounded, never used for anything else)."""
+    if isinstance(value, Infinity):
+        return format_number(value)
+    with localcontext() as context:
+        context.prec = APPROXIMATE_DIGITS
+        return format(Decimal(value.numerator) / Decimal(value.denominator), "g")
+
+
 def _evaluate_soft(args: argparse.Namespace, net: Network, point: tuple[Fraction, ...]) -> int:
+    import mpmath
+
+    if not 1 <= args.precision <= MAX_DPS:
+        raise InputError(f"--precision: {args.precision} digits; give 1 to {MAX_DPS}")
     beta = parse_rational(args.soft, "--soft")
     soft, hard, gap = soft_gap(net, point, beta, args.precision)
     digits = args.precision
@@ -164,7 +185,9 @@ def _evaluate_soft(args: argparse.Namespace, net: Network, point: tuple[Fraction
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    net = load_network(args.network)
+    from .symbolic_views import show
+
+    net = load_network(args.network, args.architecture)
     print(show(net, args.latex, _domain(args, net.input_dim), args.backend))
     return 0
 
@@ -172,7 +195,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 # -- the dual view -----------------------------------------------------------------------------
 
 def cmd_gates(args: argparse.Namespace) -> int:
-    net = load_network(args.network)
+    net = load_network(args.network, args.architecture)
     hyperplanes = effective_hyperplanes(net)
     if args.json:
         _print_json({"gates": [h.to_document() for h in hyperplanes]})
@@ -183,7 +206,7 @@ def cmd_gates(args: argparse.Namespace) -> int:
 
 
 def cmd_npk(args: argparse.Namespace) -> int:
-    net = load_network(args.network)
+    net = load_network(args.network, args.architecture)
     points = load_points(args.points, net.input_dim)
     gram = npk_gram(net, points, args.bias_paths)
     psd = is_positive_semidefinite(gram)
@@ -203,7 +226,7 @@ def cmd_npk(args: argparse.Namespace) -> int:
 # -- explanations and pictures -----------------------------------------------------------------
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    net = load_network(args.network)
+    net = load_network(args.network, args.architecture)
     point = parse_point(args.at, net.input_dim)
     doc = explain(net, point, _domain(args, net.input_dim), args.backend)
     if args.attributions:
@@ -227,7 +250,7 @@ def _plot_box(text: str | None, net: Network, args: argparse.Namespace) -> Domai
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
-    net = load_network(args.network)
+    net = load_network(args.network, args.architecture)
     slice_point = parse_point(args.slice_point, net.input_dim) if args.slice_point else None
     directions = ([parse_point(d, net.input_dim) for d in args.directions.split(";")]
                   if args.directions else None)
@@ -237,16 +260,18 @@ def cmd_plot(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    net = load_network(args.network)
+    net = load_network(args.network, args.architecture)
     domain = parse_box(args.box, net.input_dim) if args.box else None
-    doc = write_report(net, args.output, domain, args.backend, shallow=not args.no_shallow)
+    doc = write_report(net, args.output, domain, args.backend,
+                       title=f"{Path(args.network).name}: {net.kind} network",
+                       shallow=not args.no_shallow)
     return _emit(args, doc, format_report)
 
 
 # -- regions -----------------------------------------------------------------------------------
 
 def cmd_regions(args: argparse.Namespace) -> int:
-    net = load_network(args.network)
+    net = load_network(args.network, args.architecture)
     domain = _domain(args, net.input_dim)
     job = PieceEnumeration(net, domain, args.scope, args.backend, args.workers)
     if args.merge and args.scope != "everywhere":
@@ -291,14 +316,15 @@ def cmd_regions(args: argparse.Namespace) -> int:
     }
     if args.merge and not partial:
         doc["linear_pieces"] = len(merged.linear_pieces)
+    # Sorted, so that the list does not depend on how the work was shared among workers.
+    pieces = [] if args.summary else sorted(job.found, key=lambda p: (-p.dim, p.signs, p.witness))
     if not args.summary:
-        # Sorted, so that the list does not depend on how the work was shared among workers.
-        doc["pieces"] = [p.to_document() for p in sorted(
-            job.found, key=lambda p: (-p.dim, p.signs, p.witness))]
+        doc["pieces"] = [p.to_document() for p in pieces]
     if args.json:
         _print_json(doc)
     else:
-        _print_counts(doc, args.network, progress.elapsed, job.stats.lp_calls)
+        _print_pieces(doc, args.network, pieces)
+        _print_counts(doc, progress.elapsed, job.stats.lp_calls)
     if partial:
         where = f"; resume with --checkpoint {args.checkpoint}" if args.checkpoint else ""
         print(f"deep2shallow: stopped early: partial result{where}", file=sys.stderr)
@@ -315,9 +341,24 @@ def _read_checkpoint(path: str) -> dict:
     return doc
 
 
-def _print_counts(doc: dict, name: str, seconds: float, lp_calls: int) -> None:
+def _print_pieces(doc: dict, name: str, pieces: Sequence[Piece]) -> None:
+    """The heading, then (without --summary) one row per piece: dim, signs, witness, map."""
     status = " (PARTIAL)" if doc["partial"] else ""
     print(f"pieces of {name} on {doc['domain']}, scope {doc['scope']}{status}")
+    if not pieces:
+        return
+    outputs = ["y"] if len(pieces[0].c) == 1 else [f"y{k + 1}" for k in range(len(pieces[0].c))]
+    rows = [(str(p.dim), p.signs, "(" + ", ".join(format_number(v) for v in p.witness) + ")",
+             "; ".join(f"{y} = {formula(Affine(a, c))}" for y, a, c in zip(outputs, p.A, p.c)))
+            for p in pieces]
+    header = ("dim", "signs", "witness", "affine map on the piece")
+    widths = [max(len(row[k]) for row in (header, *rows)) for k in range(3)]
+    for row in (header, *rows):
+        print(f"  {row[0]:>{widths[0]}}  {row[1]:<{widths[1]}}  {row[2]:<{widths[2]}}  {row[3]}")
+    print()
+
+
+def _print_counts(doc: dict, seconds: float, lp_calls: int) -> None:
     print(f"  {'dim':>5}  {'pieces':>8}")
     for dim, count in doc["counts_by_dim"].items():
         print(f"  {dim:>5}  {count:>8}")
@@ -332,7 +373,8 @@ def _print_counts(doc: dict, name: str, seconds: float, lp_calls: int) -> None:
 # -- check and verify --------------------------------------------------------------------------
 
 def cmd_check(args: argparse.Namespace) -> int:
-    a, b = load_network(args.first), load_network(args.second)
+    first, second = _check_architectures(args)
+    a, b = load_network(args.first, first), load_network(args.second, second)
     domain = _domain(args, a.input_dim)
     progress = Progress("check")
     try:
@@ -356,6 +398,20 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0 if result.proven else 1
 
 
+def _check_architectures(args: argparse.Namespace) -> tuple[str | None, str | None]:
+    """The architectures of check's two networks: --architecture applies to each of them that
+    is a PyTorch file, --second-architecture (if given) to the second instead."""
+    torch_file = [Path(p).suffix.lower() in TORCH_SUFFIXES for p in (args.first, args.second)]
+    if args.architecture is not None and not any(torch_file):
+        raise InputError("--architecture: neither network is a PyTorch file (.pt, .pth)")
+    if args.second_architecture is not None and not torch_file[1]:
+        raise InputError(f"--second-architecture: {args.second} is not a PyTorch file "
+                         "(.pt, .pth)")
+    first = args.architecture if torch_file[0] else None
+    second = args.second_architecture or args.architecture if torch_file[1] else None
+    return first, second
+
+
 def _show(output: str | list[str]) -> str:
     return output if isinstance(output, str) else ", ".join(output)
 
@@ -377,7 +433,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 # -- convert -----------------------------------------------------------------------------------
 
 def cmd_convert(args: argparse.Namespace) -> int:
-    net = load_network(args.network)
+    net = load_network(args.network, args.architecture)
     domain = _domain(args, net.input_dim)
     if args.to == "dgn":
         return _convert_to_dgn(args, net, domain)
@@ -417,6 +473,10 @@ def cmd_convert(args: argparse.Namespace) -> int:
 
 def _convert_to_dgn(args: argparse.Namespace, net: Network, domain: Domain) -> int:
     """A ReLU network as the DGN whose gating network is itself, proven equal."""
+    if not isinstance(net, ReluNetwork):
+        raise InputError(f"{args.network}: --to dgn rewrites a relu network as its own DGN; "
+                         f"this is already a {net.kind} network")
+    net.require_finite(f"{args.network}: --to dgn: an extended-real network has no DGN form")
     gated = as_dgn(net)
     verdict = None if args.no_verify else check(net, gated, domain, backend=args.backend)
     if verdict is not None and not verdict.proven:
@@ -473,6 +533,16 @@ def _domain_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--vnnlib", help="take the input box of a VNN-LIB property")
 
 
+ARCHITECTURE_HELP = ("for a PyTorch state_dict, which holds no activations: its Sequential's "
+                     "modules in order, e.g. linear,relu,linear; or dlgn / dgn for the DLGN "
+                     "reference code's DLGN_FC_Network / DGN_FC_Network")
+
+
+def _network_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument("network")
+    p.add_argument("--architecture", metavar="MODULES", help=ARCHITECTURE_HELP)
+
+
 def _backend_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--backend", choices=("auto", "float", "exact"), default="auto",
                    help="LP backend: float-guided (HiGHS proposes, exact arithmetic confirms), "
@@ -489,21 +559,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_demo)
 
     p = sub.add_parser("info", help="kind, widths, parameters, denominators of a network")
-    p.add_argument("network")
+    _network_argument(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_info)
 
     p = sub.add_parser("evaluate", help="exact output at a rational point")
-    p.add_argument("network")
+    _network_argument(p)
     p.add_argument("--at", required=True, help="the point, e.g. 1/2,-3,0.25")
     p.add_argument("--json", action="store_true")
     p.add_argument("--soft", metavar="BETA",
                    help="also evaluate with soft gates sigmoid(BETA*q) (mpmath) and report the gap")
-    p.add_argument("--precision", type=int, default=30, help="digits for --soft (default 30)")
+    p.add_argument("--precision", type=int, default=30,
+                   help=f"digits for --soft (default 30, at most {MAX_DPS})")
     p.set_defaults(run=cmd_evaluate)
 
     p = sub.add_parser("regions", help="enumerate the pieces of the input domain exactly")
-    p.add_argument("network")
+    _network_argument(p)
     _domain_options(p)
     p.add_argument("--scope", choices=("everywhere", "open"), default="everywhere")
     p.add_argument("--json", action="store_true")
@@ -521,6 +592,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check", help="prove two networks equal on a domain, or refute")
     p.add_argument("first")
     p.add_argument("second")
+    p.add_argument("--architecture", metavar="MODULES",
+                   help=f"{ARCHITECTURE_HELP} (applies to each PyTorch file of the two)")
+    p.add_argument("--second-architecture", metavar="MODULES",
+                   help="the second network's architecture, when it differs from the first's")
     _domain_options(p)
     p.add_argument("--scope", choices=("everywhere", "open"), default="everywhere")
     p.add_argument("--certificate", help="write the certificate here when PROVEN")
@@ -529,7 +604,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_check)
 
     p = sub.add_parser("convert", help="rewrite as a three-layer extended-real network")
-    p.add_argument("network")
+    _network_argument(p)
     p.add_argument("-o", "--output", required=True, help="where to write the shallow network")
     p.add_argument("--method", choices=("faces", "closed-cells"), default="faces")
     p.add_argument("--to", choices=("shallow", "dgn"), default="shallow",
@@ -542,14 +617,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_convert)
 
     p = sub.add_parser("show", help="the network as a sympy formula (text or LaTeX)")
-    p.add_argument("network")
+    _network_argument(p)
     p.add_argument("--latex", action="store_true")
     _domain_options(p)
     _backend_option(p)
     p.set_defaults(run=cmd_show)
 
     p = sub.add_parser("explain", help="the exact local linear model at a point")
-    p.add_argument("network")
+    _network_argument(p)
     p.add_argument("--at", required=True, help="the point, e.g. 1/2,-3")
     _domain_options(p)
     p.add_argument("--attributions", action="store_true",
@@ -563,7 +638,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_explain)
 
     p = sub.add_parser("plot", help="draw the regions (2 inputs), the graph (1) or a 2-D slice")
-    p.add_argument("network")
+    _network_argument(p)
     p.add_argument("-o", "--output", required=True, help="picture file (.png, .pdf, .svg)")
     p.add_argument("--box", help="plotted window lo:hi,lo:hi in the plotted coordinates")
     p.add_argument("--show-output", action="store_true", help="colour by the output value")
@@ -575,7 +650,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_plot)
 
     p = sub.add_parser("report", help="one-page HTML or Markdown report on a network")
-    p.add_argument("network")
+    _network_argument(p)
     p.add_argument("-o", "--output", required=True, help="report.html or report.md")
     p.add_argument("--box", help="domain box lo:hi,...")
     p.add_argument("--no-shallow", action="store_true",
@@ -585,12 +660,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_report)
 
     p = sub.add_parser("gates", help="the effective hyperplane of every gate of a DLGN")
-    p.add_argument("network")
+    _network_argument(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_gates)
 
     p = sub.add_parser("npk", help="exact neural path kernel Gram matrix on given points")
-    p.add_argument("network")
+    _network_argument(p)
     p.add_argument("--points", required=True,
                    help='points file: JSON {"points": [[...], ...]} or one x1,x2,... per line')
     p.add_argument("--bias-paths", action="store_true", help="include paths from the biases")
@@ -604,9 +679,49 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# A value that starts with "-" and then a digit, a point or "inf": a number, a point or a box
+# such as -1/2,3 or -2:3,0:1 or -inf:0, never an option.
+_NEGATIVE_VALUE = re.compile(r"-(\d|\.\d|inf)", re.IGNORECASE)
+
+
+def _value_options(parser: argparse.ArgumentParser) -> set[str]:
+    """The long options, in the parser and its subcommands, that take one value."""
+    found = set()
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                found |= _value_options(sub)
+        elif action.option_strings and action.nargs is None:
+            found.update(o for o in action.option_strings if o.startswith("--"))
+    return found
+
+
+def attach_negative_values(parser: argparse.ArgumentParser, argv: Sequence[str]) -> list[str]:
+    """``--at -1/2,3`` as ``--at=-1/2,3``: argparse takes a value that starts with "-" (and is
+    not a plain negative number) for an option and fails with "expected one argument"."""
+    options = _value_options(parser)
+    out: list[str] = []
+    items = list(argv)
+    k = 0
+    while k < len(items):
+        token = items[k]
+        if (token in options and k + 1 < len(items)
+                and _NEGATIVE_VALUE.match(items[k + 1]) and items[k + 1] not in options):
+            out.append(f"{token}={items[k + 1]}")
+            k += 2
+            continue
+        if token == "--":
+            out.extend(items[k:])
+            break
+        out.append(token)
+        k += 1
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(attach_negative_values(
+        parser, sys.argv[1:] if argv is None else argv))
     if getattr(args, "max_pieces", None) is not None and args.max_pieces < 1:
         parser.error("--max-pieces must be at least 1")
     if getattr(args, "workers", 1) < 1:
