@@ -198,14 +198,16 @@ def write_report(net: Network, path: str | Path, box: Domain | None = None,
                  backend: str = "auto", title: str | None = None,
                  shallow: bool = True) -> dict:
     """Write the report to ``path`` (.html / .htm or .md) and return its content as plain
-    data, with "path" and "picture_path" (None when the picture is embedded)."""
+    data, with "path" and "picture_path" (None when the picture is embedded). ``title`` heads
+    it (the command line passes the network file's name); by default "<kind> network", never
+    the name of the file written."""
     target = Path(path)
     suffix = target.suffix.lower()
     if suffix not in (".html", ".htm", ".md"):
         raise InputError(f"{path}: the report must be .html, .htm or .md")
     data, scene = report_data(net, box, backend, shallow)
     png = _png(scene)
-    heading = title or f"{target.stem}: {net.kind} network"
+    heading = title or f"{net.kind} network"
     picture_path = None
     try:
         if suffix == ".md":
