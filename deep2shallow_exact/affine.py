@@ -80,6 +80,10 @@ class Affine:
 
     @property
     def is_constant(self) -> bool:
+        return self._is_constant
+
+    @cached_property
+    def _is_constant(self) -> bool:
         return not any(self.coeffs)
 
     @property
@@ -119,6 +123,12 @@ class Affine:
         ints = [v.numerator * (lcm // v.denominator) for v in values]
         g = math.gcd(*ints) or 1
         return tuple(v // g for v in ints)
+
+
+def primitive(f: Affine) -> Affine:
+    """f scaled by a positive factor to coprime integer coefficients (sign-preserving)."""
+    ints = f.integers()
+    return Affine(tuple(map(Fraction, ints[:-1])), Fraction(ints[-1]))
 
 
 def combination(terms: Sequence[tuple[Fraction, Affine]], n: int) -> Affine:

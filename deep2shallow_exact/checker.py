@@ -13,18 +13,19 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
+from . import kernel
 from .affine import Affine
-from .domain import Domain, everywhere
-from .errors import InputError, UndefinedError
+from .domain import Domain, domain_dimension, everywhere
+from .errors import InputError, KernelRejected, UndefinedError
 from .evaluation import evaluate
 from .feasibility import LinearSystem, Solver, Witness
 from .formats import network_to_document
-from .network import Network
+from .kernel import CERTIFICATE_FORMAT, CERTIFICATE_VERSION, Verdict
+from .linalg import express
+from .network import Network, ReluNetwork
 from .numbers import Extended, Infinity, format_number
 from .search import Leaf, Search, SearchStats
 from .symbolic import Finished
-
-CERTIFICATE_FORMAT = "deep2shallow-exact/certificate"
 
 Output = tuple[Extended, ...] | str
 """A network's exact output at a point, or "undefined" (an ∞ − ∞ on the way)."""
@@ -32,12 +33,17 @@ Output = tuple[Extended, ...] | str
 
 @dataclass(frozen=True)
 class CheckResult:
+    """PROVEN — then ``certificate`` has passed the trusted kernel, whose verdict ``kernel``
+    says what it proves — or REFUTED at ``counterexample``."""
+
     verdict: str  # "PROVEN" or "REFUTED"
     scope: str
     pieces_checked: int
     counterexample: tuple[Fraction, ...] | None = None
     outputs: tuple[Output, Output] | None = None
     certificate: dict | None = None
+    kernel: Verdict | None = None
+    stats: SearchStats | None = None
 
     @property
     def proven(self) -> bool:
@@ -46,9 +52,15 @@ class CheckResult:
     def to_document(self) -> dict:
         doc: dict = {"verdict": self.verdict, "scope": self.scope,
                      "pieces_checked": self.pieces_checked}
+        if self.kernel is not None:
+            doc["proves"] = self.kernel.claim
+            doc["networks"] = list(self.kernel.networks)
         if self.counterexample is not None and self.outputs is not None:
             doc["counterexample"] = [format_number(v) for v in self.counterexample]
             doc["outputs"] = [_output_text(o) for o in self.outputs]
+        if self.stats is not None:
+            doc["stats"] = {"nodes": self.stats.nodes, "leaves": self.stats.leaves,
+                            "empty_leaves": self.stats.empty, "lp_calls": self.stats.lp_calls}
         return doc
 
 
@@ -72,36 +84,6 @@ def exact_output(net: Network, x: Sequence[Fraction]) -> Output:
         return "undefined"
 
 
-def express(target: Affine, rows: Sequence[Affine]) -> list[Fraction] | None:
-    """Λ with target = Σ Λ_j rows_j (as vectors of coefficients and constant), or None."""
-    n = target.dim + 1
-    m = len(rows)
-    # Gaussian elimination on the n × (m + 1) system [rows^T | target].
-    matrix = [[r.coeffs[i] if i < n - 1 else r.const for r in rows]
-              + [target.coeffs[i] if i < n - 1 else target.const] for i in range(n)]
-    pivots: list[tuple[int, int]] = []
-    r = 0
-    for c in range(m):
-        p = next((i for i in range(r, n) if matrix[i][c]), None)
-        if p is None:
-            continue
-        matrix[r], matrix[p] = matrix[p], matrix[r]
-        inv = 1 / matrix[r][c]
-        matrix[r] = [v * inv for v in matrix[r]]
-        for i in range(n):
-            if i != r and matrix[i][c]:
-                f = matrix[i][c]
-                matrix[i] = [a - f * b for a, b in zip(matrix[i], matrix[r])]
-        pivots.append((r, c))
-        r += 1
-    if any(matrix[i][m] for i in range(r, n)):
-        return None
-    solution = [Fraction(0)] * m
-    for row, col in pivots:
-        solution[col] = matrix[row][m]
-    return solution
-
-
 class Refuted(Exception):
     """Internal: stops the walk at the first confirmed counterexample."""
 
@@ -109,18 +91,30 @@ class Refuted(Exception):
         self.point = point
 
 
-def check(a: Network, b: Network, domain: Domain | None = None, scope: str = "everywhere",
+def continuous_pair(a: Network, b: Network) -> bool:
+    """Whether both are finite ReLU networks: continuous, so a proof on the open regions of
+    a full-dimensional domain proves equality on all of it (DESIGN section 5)."""
+    return all(isinstance(net, ReluNetwork) and not net.is_extended for net in (a, b))
+
+
+def check(a: Network, b: Network, domain: Domain | None = None, scope: str = "auto",
           backend: str = "auto",
           progress: Callable[[SearchStats], None] | None = None) -> CheckResult:
-    """PROVEN (with a certificate) iff ``a`` and ``b`` agree at every point of ``domain``
-    (scope ``everywhere``) or off the walls of the search (scope ``open``); else REFUTED at a
-    rational point where their exact outputs differ or one is undefined or infinite."""
+    """PROVEN (with a certificate the trusted kernel has accepted) iff ``a`` and ``b`` agree at
+    every point of ``domain`` (scope ``everywhere``, or ``open`` for two finite ReLU networks,
+    which are continuous) or off the walls of the search (scope ``open`` otherwise); else
+    REFUTED at a rational point where their exact outputs differ or one is undefined or
+    infinite. Scope ``auto`` is ``open`` where that proves equality everywhere (two finite
+    ReLU networks, a domain with interior points), else ``everywhere``."""
     if a.input_dim != b.input_dim:
         raise InputError(f"the networks take {a.input_dim} and {b.input_dim} inputs")
     if a.output_dim != b.output_dim:
         raise InputError(f"the networks have {a.output_dim} and {b.output_dim} outputs")
     domain = domain if domain is not None else everywhere(a.input_dim)
     solver = Solver(backend)
+    if scope == "auto":
+        scope = "open" if continuous_pair(a, b) and not domain.equalities and \
+            domain_dimension(domain, solver) == domain.dim else "everywhere"
     search = Search([a, b], domain, scope, solver)
     search.start()
     try:
@@ -135,13 +129,19 @@ def check(a: Network, b: Network, domain: Domain | None = None, scope: str = "ev
         if not _disagree(*outputs):
             raise AssertionError(
                 f"counterexample {refuted.point} not confirmed by evaluation") from None
-        return CheckResult("REFUTED", scope, search.stats.leaves, refuted.point, outputs)
+        return CheckResult("REFUTED", scope, search.stats.leaves, refuted.point, outputs,
+                           stats=search.stats)
     certificate = {
-        "format": CERTIFICATE_FORMAT, "version": 1,
+        "format": CERTIFICATE_FORMAT, "version": CERTIFICATE_VERSION,
         "networks": [network_to_document(a), network_to_document(b)],
         "domain": domain.to_document(), "scope": scope, "tree": search.tree,
     }
-    return CheckResult("PROVEN", scope, search.stats.leaves, certificate=certificate)
+    verdict = kernel.verify(certificate)
+    if not verdict.valid:
+        raise KernelRejected(f"internal error: the trusted kernel rejects the certificate the "
+                             f"checker wrote, at {verdict.path or 'the top'}: {verdict.reason}")
+    return CheckResult("PROVEN", scope, search.stats.leaves, certificate=certificate,
+                       kernel=verdict, stats=search.stats)
 
 
 def _piece_entry(leaf: Leaf, search: Search, outputs: int) -> dict | None:

@@ -27,7 +27,7 @@ from .checker import check
 from .construction import to_shallow
 from .domain import Domain, everywhere, load_polytope, parse_box
 from .dual import is_positive_semidefinite, load_points, npk_gram
-from .errors import InputError, UndefinedError, read_text
+from .errors import InputError, KernelRejected, UndefinedError, read_text
 from .evaluation import evaluate
 from .explain import explain, format_explanation
 from .formats import (
@@ -311,8 +311,7 @@ def cmd_regions(args: argparse.Namespace) -> int:
         "input_dim": net.input_dim, "scope": args.scope, "domain": domain.description,
         "partial": partial,
         "counts_by_dim": {str(d): c for d, c in sorted(counts.items(), reverse=True)},
-        "regions": counts.get(net.input_dim - len(domain.equalities), 0)
-        if args.scope == "everywhere" else len(job.found),
+        "regions": job.regions(),
     }
     if args.merge and not partial:
         doc["linear_pieces"] = len(merged.linear_pieces)
@@ -393,8 +392,10 @@ def cmd_check(args: argparse.Namespace) -> int:
             print(f"  counterexample x = ({', '.join(doc['counterexample'])})")
             print(f"  {args.first}: {_show(doc['outputs'][0])}")
             print(f"  {args.second}: {_show(doc['outputs'][1])}")
-        elif args.certificate:
-            print(f"  certificate written to {args.certificate}")
+        else:
+            print(f"  the trusted kernel accepts the proof: {doc['proves']}")
+            if args.certificate:
+                print(f"  certificate written to {args.certificate}")
     return 0 if result.proven else 1
 
 
@@ -417,13 +418,21 @@ def _show(output: str | list[str]) -> str:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    verdict = kernel.verify_text(read_text(args.certificate))
+    networks = None
+    if args.networks:
+        networks = tuple(network_to_document(load_network(path)) for path in args.networks)
+    verdict = kernel.verify_text(read_text(args.certificate), networks)  # type: ignore[arg-type]
     if args.json:
         _print_json({"valid": verdict.valid, "reason": verdict.reason, "path": verdict.path,
                      "pieces": verdict.pieces, "empties": verdict.empties,
-                     "nodes": verdict.nodes})
+                     "nodes": verdict.nodes, "scope": verdict.scope, "proves": verdict.claim,
+                     "networks": list(verdict.networks), "domain": verdict.domain,
+                     "about_given_networks": bool(networks) and verdict.valid})
     elif verdict.valid:
         print(f"VALID: {verdict.reason}")
+        for k, digest in enumerate(verdict.networks):
+            given = f" = {args.networks[k]}" if networks else ""
+            print(f"  networks[{k}]: {digest}{given}")
     else:
         print(f"INVALID at {verdict.path}: {verdict.reason}" if verdict.path
               else f"INVALID: {verdict.reason}")
@@ -452,20 +461,25 @@ def cmd_convert(args: argparse.Namespace) -> int:
         print(f"REFUTED: the {args.method} construction differs from {args.network} at "
               f"x = ({', '.join(doc['counterexample'])}); nothing written", file=sys.stderr)
         return 1
-    if result.verdict is not None:
-        assert result.verdict.certificate is not None
-        audit = kernel.verify(json.loads(json.dumps(result.verdict.certificate)))
-        if not audit.valid:
-            print(f"internal error: the trusted kernel rejects the certificate at {audit.path}: "
-                  f"{audit.reason}; nothing written", file=sys.stderr)
-            return 3
     extra = {"verified": result.verified, "method": args.method, "domain": domain.description,
              "unpruned_widths": list(result.unpruned_widths), "source": args.network}
     if result.verdict is not None and args.certificate:
         _write_json(args.certificate, result.verdict.certificate)
         extra["certificate"] = args.certificate
     save_network(result.network, args.output, extra)
-    status = "PROVEN equal" if result.verified else "NOT verified (--no-verify)"
+    doc = {"output": args.output, "widths": list(result.network.widths),
+           "pieces": result.pieces, "terms": result.terms, "verified": result.verified,
+           "seconds": round(progress.elapsed, 3)}
+    if result.verdict is not None:
+        doc.update({key: value for key, value in result.verdict.to_document().items()
+                    if key in ("scope", "proves", "networks", "stats")})
+        if args.certificate:
+            doc["certificate"] = args.certificate
+    if args.json:
+        _print_json(doc)
+        return 0
+    status = "PROVEN equal by the trusted kernel" if result.verified \
+        else "NOT verified (--no-verify)"
     print(f"wrote {args.output}: widths {widths} from {result.pieces} pieces, "
           f"{result.terms} terms; {status} on {domain.description}")
     return 0
@@ -597,7 +611,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--second-architecture", metavar="MODULES",
                    help="the second network's architecture, when it differs from the first's")
     _domain_options(p)
-    p.add_argument("--scope", choices=("everywhere", "open"), default="everywhere")
+    p.add_argument("--scope", choices=("auto", "everywhere", "open"), default="auto",
+                   help="auto (default): open for two finite ReLU networks on a domain with "
+                        "interior points (continuity then proves equality everywhere), else "
+                        "everywhere")
     p.add_argument("--certificate", help="write the certificate here when PROVEN")
     p.add_argument("--json", action="store_true")
     _backend_option(p)
@@ -613,6 +630,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-verify", action="store_true",
                    help="write without proving (the file is marked \"verified\": false)")
     p.add_argument("--certificate", help="also write the equality certificate here")
+    p.add_argument("--json", action="store_true",
+                   help="print what was written and proven, with the proof's statistics")
     _backend_option(p)
     p.set_defaults(run=cmd_convert)
 
@@ -674,6 +693,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("verify", help="re-verify a certificate with the trusted kernel")
     p.add_argument("certificate")
+    p.add_argument("--networks", nargs=2, metavar=("A", "B"),
+                   help="also check, exactly, that the certificate is about these two files")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_verify)
     return parser
@@ -731,6 +752,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InputError as exc:
         print(f"deep2shallow: error: {exc}", file=sys.stderr)
         return 2
+    except KernelRejected as exc:
+        print(f"deep2shallow: {exc}; nothing written", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("deep2shallow: interrupted", file=sys.stderr)
         return 130

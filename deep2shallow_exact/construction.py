@@ -16,16 +16,14 @@ from dataclasses import dataclass, replace
 from fractions import Fraction
 from itertools import product
 
-from .affine import Affine, combination
-from .checker import CheckResult, check, express
+from .affine import Affine, combination, primitive
+from .checker import CheckResult, check
 from .domain import Domain, everywhere
 from .errors import InputError
-from .feasibility import Emptiness, LinearSystem, Solver
 from .network import GatedNetwork, Layer, Network, ReluNetwork
 from .numbers import NEG_INF, Extended
 from .piece import Piece
 from .regions import PieceEnumeration
-from .search import primitive
 
 METHODS = ("faces", "closed-cells")
 
@@ -131,22 +129,16 @@ def terms_closed_cells(pieces: Sequence[Piece], n: int) -> list[Term]:
     return [Term(p, closure_of(p), p.maps) for p in pieces if p.dim == top]
 
 
-def irredundant(closure: Closure, solver: Solver) -> Closure:
-    """Step 6: drop duplicate rows, equalities spanned by the others, and inequalities the
-    other rows imply (each decided by an exact emptiness certificate)."""
-    zero: list[Affine] = []
-    for e in dict.fromkeys(primitive(e) for e in closure.zero):
-        if express(e, zero) is None:
-            zero.append(e)
-    rows = [g for g in dict.fromkeys(primitive(g) for g in closure.nonneg)
-            if not g.is_constant]
-    kept = list(rows)
-    for g in rows:
-        others = [r for r in kept if r != g]
-        system = LinearSystem(g.dim, (-g,), tuple(others), tuple(zero))
-        if isinstance(solver.solve(system), Emptiness):
-            kept = others
-    return Closure(tuple(kept), tuple(zero))
+def distinct(closure: Closure) -> Closure:
+    """Step 6: each row once up to a positive factor, and no constant rows (they hold on a
+    nonempty closure). Rows the others imply are kept on purpose: outside cl T a gate is −∞
+    only where the proof can show one violation positive on a whole piece, and the row of
+    the first neuron whose sign differs from T's is such a violation (Lemma 5a) — an implied
+    row may be that one, and without it the proof would have to split the piece again."""
+    return Closure(tuple(g for g in dict.fromkeys(map(primitive, closure.nonneg))
+                         if not g.is_constant),
+                   tuple(e for e in dict.fromkeys(map(primitive, closure.zero))
+                         if not e.is_constant))
 
 
 def build_network(terms: Sequence[Term], n: int, outputs: int) -> ReluNetwork:
@@ -178,11 +170,13 @@ def build_network(terms: Sequence[Term], n: int, outputs: int) -> ReluNetwork:
         first.setdefault(zero, 0)
         second.append(({}, 0, 0))
     order = list(first)
-    layer1 = Layer(tuple(f.coeffs for f in order), tuple(f.const for f in order))
-    layer2 = Layer(tuple(tuple(w.get(i, Fraction(0)) for i in range(len(order)))
-                         for w, _, _ in second), (Fraction(0),) * len(second))
-    layer3 = Layer(tuple(tuple(Fraction(s if k == out else 0) for _, k, s in second)
-                         for out in range(outputs)), (Fraction(0),) * outputs)
+    layer1 = Layer.sparse([tuple(enumerate(f.coeffs)) for f in order], n,
+                          tuple(f.const for f in order))
+    layer2 = Layer.sparse([tuple(w.items()) for w, _, _ in second], len(order),
+                          (Fraction(0),) * len(second))
+    layer3 = Layer.sparse([tuple((j, Fraction(s)) for j, (_, k, s) in enumerate(second)
+                                 if k == out) for out in range(outputs)], len(second),
+                          (Fraction(0),) * outputs)
     return ReluNetwork((layer1, layer2, layer3))
 
 
@@ -256,8 +250,7 @@ def _assemble(net: Network, terms: list[Term], pieces: int, method: str, domain:
     n, outputs = net.input_dim, net.output_dim
     terms = [t for t in terms if any(not h.is_zero for h in t.h)]
     unpruned = _unpruned_widths(terms, n, outputs)
-    solver = Solver(backend)
-    terms = [Term(t.piece, irredundant(t.closure, solver), t.h) for t in terms]
+    terms = [Term(t.piece, distinct(t.closure), t.h) for t in terms]
     shallow = build_network(terms, n, outputs)
     verdict = check(net, shallow, domain, "everywhere", backend) if verify else None
     return Shallow(shallow, method, pieces, len(terms), unpruned, verdict)

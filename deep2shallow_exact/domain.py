@@ -13,6 +13,8 @@ from pathlib import Path
 
 from .affine import Affine
 from .errors import InputError, read_text
+from .feasibility import Emptiness, LinearSystem, Solver
+from .linalg import equality_rank
 from .numbers import parse_rational
 
 POLYTOPE_FORMAT = "deep2shallow-exact/polytope"
@@ -39,6 +41,23 @@ class Domain:
         """The certificate form: rows [a_1, ..., a_n, c] meaning a·x + c ≥ 0 (or = 0)."""
         return {"dim": self.dim, "inequalities": [f.to_row() for f in self.inequalities],
                 "equalities": [f.to_row() for f in self.equalities]}
+
+
+def implicit_equalities(domain: Domain, solver: Solver) -> tuple[Affine, ...]:
+    """The inequalities g ≥ 0 of the domain that are 0 on all of it (a flat box side, say):
+    each one exactly where {domain, g > 0} has an emptiness certificate."""
+    return tuple(g for g in domain.inequalities if isinstance(solver.solve(
+        LinearSystem(domain.dim, (g,), domain.inequalities, domain.equalities)), Emptiness))
+
+
+def domain_dimension(domain: Domain, solver: Solver) -> int:
+    """The dimension of the domain's affine hull (−1 if it is empty), however it was given:
+    box sides, polytope equalities, repeated or implied ones."""
+    if isinstance(solver.solve(LinearSystem(domain.dim, (), domain.inequalities,
+                                            domain.equalities)), Emptiness):
+        return -1
+    rows = (*domain.equalities, *implicit_equalities(domain, solver))
+    return domain.dim - equality_rank([e for e in rows if not e.is_constant], domain.dim)
 
 
 def everywhere(n: int) -> Domain:

@@ -2,6 +2,7 @@
 
 :class:`InputError` is bad input: the command line prints its one-line message and exits 2.
 :class:`UndefinedError` is an ∞ − ∞ met while evaluating an extended-real network.
+:class:`KernelRejected` is the trusted kernel refusing a certificate the package wrote.
 """
 
 
@@ -14,6 +15,11 @@ class InputError(ValueError):
 
 class UndefinedError(ArithmeticError):
     """An undefined ∞ − ∞; the message names the layer and neuron."""
+
+
+class KernelRejected(RuntimeError):
+    """The trusted kernel rejected a certificate this package wrote: a bug, reported as such
+    (exit code 1) and never as PROVEN."""
 
 
 def read_text(path: str | Path) -> str:

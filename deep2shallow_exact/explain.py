@@ -33,14 +33,14 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from .affine import Affine, formula
-from .checker import express
 from .domain import Domain, everywhere
 from .errors import InputError
 from .feasibility import LinearSystem, Solver, Witness
+from .linalg import equality_rank, express
 from .local import local_view
 from .network import GatedNetwork, Network
 from .numbers import Infinity, format_number
-from .search import SIGN_TEXT, equality_rank
+from .search import SIGN_TEXT
 from .symbolic import Finished, Program, RunState, Undefined
 
 Point = tuple[Fraction, ...]

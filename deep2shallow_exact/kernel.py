@@ -11,44 +11,61 @@ equality e}. Then, for every point x of D (rational or real):
 
 - scope "everywhere": A(x) and B(x) are defined, finite, and equal;
 - scope "open": the same holds whenever no split function of the tree vanishes at x — that is,
-  on D minus finitely many hyperplanes: the open activation regions.
+  on D minus finitely many hyperplanes, none of which contains D. If both networks are finite
+  ReLU networks, which are continuous, A = B then holds at every point of D.
 
 Why. Each node stands for the set P of points of D that satisfy the rows of its path. A split's
 children cover its own set (φ > 0, φ = 0, φ < 0; without φ = 0 in scope "open"), so the leaves
 cover D (off the split hyperplanes in scope "open"). An empty leaf's Motzkin multipliers make
 Σ μ_r f_r a constant κ on all of R^n, while every point of P would give Σ μ_r f_r(x) ≥ 0, and
 > 0 if some strict row has μ_r > 0; κ < 0 (or κ = 0 with such a row) leaves P empty. At a piece
-leaf every sign the symbolic evaluation uses holds at every point of P, because it comes from a
-row that holds on P; so on P each network equals the affine map computed, and their difference
-Σ_j λ_j E_j vanishes on P since every equality row E_j does. The witness adds that P is nonempty,
-so ``pieces`` counts nonempty pieces.
+leaf every sign the symbolic evaluation uses holds at every point of P, because it follows from
+the rows that hold on P; every other step of the evaluation is an identity of the arithmetic
+that holds at every point; so on P each network equals the affine map computed, and their
+difference Σ_j λ_j E_j vanishes on P since every equality row E_j does. The witness adds that
+P is nonempty, so ``pieces`` counts nonempty pieces. In scope "open" every split has a child
+that is not an empty leaf, hence a piece below it whose witness, a point of D, makes φ ≠ 0: so
+φ does not vanish on D, the points of D off the split hyperplanes are dense in D, and two
+continuous functions equal there are equal on all of D (which is closed).
 
 Not checked here, and trusted: the Python interpreter, its integers and ``fractions.Fraction``,
-and the modules ``json``, ``re``, ``dataclasses`` and ``functools``.
+and the modules ``json``, ``re``, ``math``, ``dataclasses`` and ``hashlib`` (the last only
+names the networks in the verdict).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
-from functools import cached_property, lru_cache
+from math import gcd
 
 CERTIFICATE_FORMAT = "deep2shallow-exact/certificate"
+# Version 2: demand-driven evaluation (CERTIFICATE.md section 7), signs modulo the equality
+# rows, sparse layers, and scope "open" as a proof everywhere for finite ReLU networks.
+CERTIFICATE_VERSION = 2
 NETWORK_FORMAT = "deep2shallow-exact/network"
 
 # Integers, "p/q", and decimals such as "-1.25e-3". ASCII digits only: Fraction() alone would
 # also take Unicode digits, underscores and spaces, which a second checker might not.
-_NUMBER = re.compile(r"[+-]?(?:[0-9]+/[0-9]+|(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)")
+NUMBER = re.compile(r"[+-]?(?:[0-9]+/[0-9]+|(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)")
 # "1e999999999" would make Fraction build a billion-digit integer; the same bound as Python's
 # default limit on integer digits keeps every accepted number cheap.
-_MAX_EXPONENT = 4300
+MAX_EXPONENT = 4300
+# Symbolic evaluation in n variables costs about n operations per weight it uses, which a
+# certificate can make far larger than itself (a huge n, few leaves); past this many
+# operations per number it holds, the kernel stops instead of running for hours.
+WORK_PER_NUMBER = 1000
+WORK_BASE = 10**6
 
 
 @dataclass(frozen=True)
 class Verdict:
-    """The kernel's answer; ``path`` locates the first failing node or field."""
+    """The kernel's answer; ``path`` locates the first failing node or field. When valid,
+    ``claim`` says what is proven, about the networks named by ``networks`` (content hashes of
+    the two network documents as the kernel reads them), on the domain ``domain``."""
 
     valid: bool
     reason: str
@@ -56,6 +73,10 @@ class Verdict:
     pieces: int
     empties: int
     nodes: int
+    scope: str = ""
+    claim: str = ""
+    networks: tuple[str, ...] = ()
+    domain: str = ""
 
 
 @dataclass(frozen=True)
@@ -65,18 +86,35 @@ class _Inf:
     sign: int
 
 
-# An affine function a·x + c is the tuple (a_1, ..., a_n, c); a value is one of those or ±∞.
+# An affine function a·x + c is the tuple (a_1, ..., a_n, c); a finite value is a _Form.
 Affine = tuple[Fraction, ...]
-Value = Affine | _Inf
 Number = Fraction | _Inf
+_ZERO = Fraction(0)
 _SIDES = {"everywhere": ("+", "0", "-"), "open": ("+", "-")}
 
 
 @dataclass(frozen=True)
+class _Form:
+    """const + Σ c · ReLU(g) over ``atoms`` (g, c): g the coprime integer row positively
+    proportional to the function (so g and −g are opposite atoms), c ≠ 0. The rules of
+    CERTIFICATE.md section 7 make every finite value one of these."""
+
+    const: Affine
+    atoms: tuple[tuple[tuple[int, ...], Fraction], ...] = ()
+
+    def __post_init__(self) -> None:
+        # A single atom c·ReLU(g) with c > 0 and nothing else is ≥ 0: ReLU leaves it.
+        object.__setattr__(self, "passes_relu", len(self.atoms) == 1 and self.atoms[0][1] > 0
+                           and not any(self.const))
+
+
+Value = _Form | _Inf
+
+
+@dataclass(frozen=True)
 class _Layer:
-    # Row j lists (k, W_jk) for the nonzero weights only: 0 ⊙ anything = 0, even ±∞, so the
-    # zero weights (most of a shallow network's) never contribute.
-    weights: tuple[tuple[tuple[int, Number], ...], ...]
+    # Row j lists (k, W_jk) for the nonzero weights only: 0 ⊙ anything = 0, even ±∞.
+    rows: tuple[tuple[tuple[int, Number], ...], ...]
     bias: tuple[Number, ...]
 
 
@@ -87,20 +125,18 @@ class _Network:
     gating: tuple[_Layer, ...] = ()
     ones: bool = False              # dgn/dlgn: the value network reads the all-ones vector
 
+    @property
+    def finite_relu(self) -> bool:
+        return self.kind == "relu" and not any(
+            isinstance(v, _Inf) for layer in self.layers
+            for v in (*layer.bias, *(w for row in layer.rows for _, w in row)))
+
 
 @dataclass(frozen=True)
 class _Row:
     kind: str        # ">" strict, "≥" non-strict, "=" equality: f(x) kind 0
     f: Affine
     origin: str
-
-    @cached_property  # computed once per row, not once per leaf below it
-    def signed(self) -> tuple[Affine, int] | None:
-        """(key, sign of key) for a strict or equality row of a non-constant f = s · key."""
-        if self.kind == "≥" or not any(self.f[:-1]):
-            return None
-        key, scale = _canonical(self.f)
-        return key, (1 if self.kind == ">" else 0) * _sign(scale)
 
 
 class _Reject(Exception):
@@ -109,21 +145,23 @@ class _Reject(Exception):
         self.reason, self.path = reason, path
 
 
-def verify_text(text: str) -> Verdict:
+def verify_text(text: str, networks: tuple[object, object] | None = None) -> Verdict:
     """Verify a certificate given as JSON text (JSON decimals are read as exact decimals)."""
     try:
         document = json.loads(text, parse_float=_json_decimal, parse_constant=_json_constant,
-                              object_pairs_hook=_json_object)
+                              object_pairs_hook=json_object)
     except (ValueError, TypeError, RecursionError) as error:
         return Verdict(False, f"not a valid JSON document: {_cut(str(error))}", "", 0, 0, 0)
-    return verify(document)
+    return verify(document, networks)
 
 
-def verify(document: object) -> Verdict:
-    """Verify a parsed certificate. Never raises; any defect gives ``valid=False``."""
+def verify(document: object, networks: tuple[object, object] | None = None) -> Verdict:
+    """Verify a parsed certificate. Never raises; any defect gives ``valid=False``. With
+    ``networks`` (two network documents), it is also checked that the certificate is about
+    exactly those two networks (equal weights, read exactly, in either layout)."""
     check = _Check()
     try:
-        return check.run(document)
+        return check.run(document, networks)
     except _Reject as reject:
         return Verdict(False, reject.reason, reject.path, check.pieces, check.empties,
                        check.nodes)
@@ -136,12 +174,13 @@ class _Check:
     def __init__(self) -> None:
         self.pieces = self.empties = self.nodes = 0
 
-    def run(self, doc: object) -> Verdict:
+    def run(self, doc: object, given: tuple[object, object] | None) -> Verdict:
         doc = _object(doc, "certificate")
         if _get(doc, "format", "") != CERTIFICATE_FORMAT:
             raise _Reject(f"format must be {CERTIFICATE_FORMAT!r}", "format")
-        if not _same_int(_get(doc, "version", ""), 1):
-            raise _Reject("version must be 1", "version")
+        if not _same_int(_get(doc, "version", ""), CERTIFICATE_VERSION):
+            raise _Reject(f"version must be {CERTIFICATE_VERSION} (this kernel's evaluation "
+                          "rules)", "version")
         self.scope = _get(doc, "scope", "")
         if not isinstance(self.scope, str) or self.scope not in _SIDES:
             raise _Reject('scope must be "everywhere" or "open"', "scope")
@@ -154,18 +193,35 @@ class _Check:
         if len(self.networks[1].layers[-1].bias) != self.outputs:
             raise _Reject(f"networks[0] has {self.outputs} outputs, networks[1] has "
                           f"{len(self.networks[1].layers[-1].bias)}", "networks[1]")
+        if given is not None:
+            for k, net in enumerate(given):
+                if _network(net, f"the given network {k + 1}", self.n) != self.networks[k]:
+                    raise _Reject(f"networks[{k}] is not the given network {k + 1}",
+                                  f"networks[{k}]")
         tree = _get(doc, "tree", "")
         if not isinstance(tree, list) or not tree:
             raise _Reject("tree must be a nonempty list of nodes", "tree")
         self.nodes = len(tree)
+        self.work = 0
+        self.budget = WORK_BASE + WORK_PER_NUMBER * (
+            _size(tree) + sum(len(layer.bias) + sum(map(len, layer.rows))
+                              for net in self.networks for layer in (*net.layers, *net.gating)))
+        self.programs = [_Program(net, f"networks[{k}]", self)
+                         for k, net in enumerate(self.networks)]
         self._walk(tree)
-        if self.scope == "everywhere":
+        continuous = self.scope == "open" and all(net.finite_relu for net in self.networks)
+        if self.scope == "everywhere" or continuous:
             claim = f"at every point of {self.domain_text}"
+            if continuous:
+                claim += (" (both are finite ReLU networks, hence continuous, and the open "
+                          "regions are dense in the domain)")
         else:
             claim = f"at every point of {self.domain_text} off the hyperplanes of the splits"
-        return Verdict(True, f"both networks are defined, finite and equal {claim} "
-                       f"(scope {self.scope}); {self.pieces} pieces, {self.empties} empty "
-                       f"leaves, {self.nodes} nodes", "", self.pieces, self.empties, self.nodes)
+        claim = f"both networks are defined, finite and equal {claim}"
+        hashes = tuple(_hash(net) for net in self.networks)
+        return Verdict(True, f"{claim} (scope {self.scope}); {self.pieces} pieces, "
+                       f"{self.empties} empty leaves, {self.nodes} nodes", "", self.pieces,
+                       self.empties, self.nodes, self.scope, claim, hashes, self.domain_text)
 
     def _domain(self, value: object) -> None:
         domain = _object(value, "domain")
@@ -173,32 +229,48 @@ class _Check:
         if isinstance(self.n, bool) or not isinstance(self.n, int) or self.n < 1:
             raise _Reject("dim must be a positive integer", "domain.dim")
         self.base_rows: list[_Row] = []
-        for field, kind in (("inequalities", "≥"), ("equalities", "=")):
-            rows = _get(domain, field, "domain.")
+        for part, kind in (("inequalities", "≥"), ("equalities", "=")):
+            rows = _get(domain, part, "domain.")
             if not isinstance(rows, list):
-                raise _Reject("must be a list of rows", f"domain.{field}")
+                raise _Reject("must be a list of rows", f"domain.{part}")
             for r, row in enumerate(rows):
-                where = f"domain.{field}[{r}]"
+                where = f"domain.{part}[{r}]"
                 self.base_rows.append(_Row(kind, _affine(row, self.n, where), where))
         count = len(self.base_rows)
         self.domain_text = (f"R^{self.n}" if count == 0 else
                             f"the subset of R^{self.n} cut out by the {count} domain rows")
 
+    def spend(self, work: int) -> None:
+        self.work += work
+        if self.work > self.budget:
+            raise _Reject(f"the certificate needs more than {WORK_PER_NUMBER} arithmetic "
+                          "operations per number it holds; the kernel stops there")
+
     def _walk(self, tree: list) -> None:
-        """Depth-first from the root with an explicit stack; ``rows``/``sides`` hold the path."""
+        """Depth-first from the root with an explicit stack. ``rows``, ``sides`` and
+        ``frames`` hold the path: a node's frame is what it knows (its signs) and how far each
+        network's evaluation has got there, which its children start from."""
         seen = [False] * len(tree)
         seen[0] = True
         stack: list[tuple[int, int, str, _Row | None]] = [(0, 0, "", None)]
         rows: list[_Row] = []
         sides: list[str] = []
+        frames: list[tuple[_Signs, tuple]] = []
         while stack:
             index, depth, side, row = stack.pop()
-            del rows[depth:], sides[depth:]
+            del rows[depth:], sides[depth:], frames[depth + (row is not None):]
             if row is not None:
                 rows.append(row)
                 sides.append(side)
             try:
-                stack.extend(self._node(tree[index], index, len(tree), rows, seen))
+                node = tree[index]
+                if not isinstance(node, dict):
+                    raise _Reject(f"a node must be an object, found {_brief(node)}")
+                # An empty leaf evaluates nothing; every other node starts from its parent.
+                frame = None if "empty" in node else self._frame(
+                    frames[-1] if frames else None, row)
+                frames.append(frame)  # type: ignore[arg-type]
+                stack.extend(self._node(node, tree, index, rows, seen, frame))
             except _Reject as reject:
                 label = f"tree[{index}] ({'/'.join(['root', *sides])})"
                 raise _Reject(reject.reason, label + reject.path) from None
@@ -206,11 +278,31 @@ class _Check:
             if not reached:
                 raise _Reject("no split has this node as a child (unreachable)", f"tree[{index}]")
 
-    def _node(self, node: object, index: int, size: int, path: list[_Row],
-              seen: list[bool]) -> list[tuple[int, int, str, _Row]]:
+    def _frame(self, parent: tuple[_Signs, tuple] | None, row: _Row | None
+               ) -> tuple[_Signs, tuple]:
+        """A node's signs and evaluations, from its parent's and its own last row."""
+        if parent is None:
+            signs = self._root_signs()
+            return signs, tuple(p.advance(p.start(), signs, None, True) for p in self.programs)
+        signs, states = parent
+        assert row is not None
+        if row.kind == "=":
+            signs = signs.with_equality(row.f)
+            return signs, tuple(p.advance(s, signs, None, True)
+                                for p, s in zip(self.programs, states))
+        signs, key = signs.with_strict(row.f)
+        return signs, tuple(p.advance(s, signs, key, False) for p, s in zip(self.programs, states))
+
+    def _root_signs(self) -> _Signs:
+        signs = _Signs(self, (), {}, ())
+        for row in self.base_rows:
+            if row.kind == "=":
+                signs = signs.with_equality(row.f)
+        return signs
+
+    def _node(self, node: dict, tree: list, index: int, path: list[_Row], seen: list[bool],
+              frame: tuple[_Signs, tuple] | None) -> list[tuple[int, int, str, _Row]]:
         """Check one node; return its children (last visited first) for the stack."""
-        if not isinstance(node, dict):
-            raise _Reject(f"a node must be an object, found {_brief(node)}")
         kinds = [key for key in ("split", "empty", "piece") if key in node]
         if len(kinds) != 1:
             raise _Reject('a node must have exactly one of "split", "empty", "piece"')
@@ -220,8 +312,9 @@ class _Check:
             self._empty(node["empty"], self.base_rows + path)
             self.empties += 1
             return []
+        assert frame is not None
         if kinds == ["piece"]:
-            self._piece(node["piece"], self.base_rows + path)
+            self._piece(node["piece"], self.base_rows + path, frame)
             self.pieces += 1
             return []
         phi = _affine(node["split"], self.n, ".split")
@@ -242,13 +335,17 @@ class _Check:
             where = f'.children["{side}"]'
             if isinstance(child, bool) or not isinstance(child, int):
                 raise _Reject(f"a child must be a node index, found {_brief(child)}", where)
-            if not index < child < size:
-                raise _Reject(f"child index {_brief(child)} must lie in {index + 1}..{size - 1}"
-                              " (children come after their parent)", where)
+            if not index < child < len(tree):
+                raise _Reject(f"child index {_brief(child)} must lie in {index + 1}.."
+                              f"{len(tree) - 1} (children come after their parent)", where)
             if seen[child]:
                 raise _Reject(f"tree[{child}] is the child of two splits", where)
             seen[child] = True
             out.append((child, len(path), side, asserted[side]))
+        if self.scope == "open" and all(isinstance(tree[c], dict) and "empty" in tree[c]
+                                        for c, _, _, _ in out):
+            raise _Reject("in scope open a split needs a child that is not an empty leaf "
+                          "(else its hyperplane may hold the whole domain)", ".children")
         return out[::-1]
 
     def _empty(self, value: object, rows: list[_Row]) -> None:
@@ -264,7 +361,8 @@ class _Check:
                               "is negative", f".empty[{r}]")
             strict_used = strict_used or (row.kind == ">" and mu > 0)
             if mu:
-                total = [t + mu * c for t, c in zip(total, row.f)]
+                _add(total, mu, row.f)
+        self.spend(len(rows))
         if any(total[:-1]):
             raise _Reject(f"Σ μ·row = {_show(tuple(total))} is not constant", ".empty")
         kappa = total[-1]
@@ -272,7 +370,7 @@ class _Check:
             raise _Reject(f"Σ μ·row is the constant {_num(kappa)}; a Motzkin certificate needs "
                           "κ < 0, or κ = 0 with a positive multiplier on a strict row", ".empty")
 
-    def _piece(self, value: object, rows: list[_Row]) -> None:
+    def _piece(self, value: object, rows: list[_Row], frame: tuple[_Signs, tuple]) -> None:
         """Witness inside the piece; both maps finite; their difference is Σ λ_j E_j."""
         piece = _object(value, ".piece")
         witness = _get(piece, "witness", ".piece.")
@@ -284,6 +382,7 @@ class _Check:
             if at < 0 or (at == 0 and row.kind == ">") or (at > 0 and row.kind == "="):
                 raise _Reject(f"the witness violates {_show(row.f)} {row.kind} 0 ({row.origin}); "
                               f"the value there is {_num(at)}", ".piece.witness")
+        self.spend(len(rows) * (self.n + 1))
         equalities = [row.f for row in rows if row.kind == "="]
         lambdas = _get(piece, "lambda", ".piece.")
         if not isinstance(lambdas, list) or len(lambdas) != self.outputs:
@@ -292,100 +391,424 @@ class _Check:
             if not isinstance(lams, list) or len(lams) != len(equalities):
                 raise _Reject(f"expected {len(equalities)} multipliers, one per equality row",
                               f".piece.lambda[{k}]")
-        leaf = _Leaf(self.n, rows)
-        first, second = (leaf.evaluate(net, f"networks[{k}]")
-                         for k, net in enumerate(self.networks))
+        signs, states = frame
+        first, second = (program.outputs(state, signs)
+                         for program, state in zip(self.programs, states))
         for k, (a, b, lams) in enumerate(zip(first, second, lambdas)):
             rest = [x - y for x, y in zip(a, b)]
             for j, (lam, e) in enumerate(zip(lams, equalities)):
-                lam = _rational(lam, f".piece.lambda[{k}][{j}]")
-                rest = [r - lam * c for r, c in zip(rest, e)]
+                _add(rest, -_rational(lam, f".piece.lambda[{k}][{j}]"), e)
+            self.spend(len(equalities) * (self.n + 1))
             if any(rest):
                 raise _Reject(f"output {k}: networks[0] gives {_show(a)}, networks[1] gives "
                               f"{_show(b)}; their difference minus Σ λ·E is {_show(tuple(rest))}",
                               f".piece.lambda[{k}]")
 
 
-class _Leaf:
-    """Symbolic evaluation on a leaf's set P, using only the signs that its rows assert: a strict
-    row f > 0 or an equality row f = 0 fixes the sign of every nonzero multiple of f, recognised
-    by its canonical form. Domain inequalities (≥) fix no sign; a constant's sign is its own."""
+class _Signs:
+    """What a node knows. Its equality rows (path "0" sides and domain equalities) are kept
+    as a basis b_i with b_i[p_i] = 1 and b_i zero at every earlier pivot; reducing f by them
+    gives f's class modulo the equalities, so f and g agree on the node's affine hull iff their
+    reductions are equal. The sign of f is known if its reduction is a constant, or a nonzero
+    multiple of the reduction of a strict row of the path (f > 0 asserted, canonical form f̂
+    with first nonzero x-coefficient 1): ``known`` maps f̂ to its sign."""
 
-    def __init__(self, n: int, rows: list[_Row]) -> None:
-        self.n = n
-        self.zero: Affine = (Fraction(0),) * (n + 1)
-        self.known = dict(row.signed for row in rows if row.signed is not None)
+    def __init__(self, check: _Check, basis: tuple[tuple[int, Affine], ...],
+                 known: dict[tuple[int, ...], int], strict: tuple[Affine, ...],
+                 cache: dict | None = None) -> None:
+        self.check = check
+        self.basis = basis
+        self.known = known
+        self.strict = strict
+        # Canonical forms depend on the basis only, so nodes sharing it share the cache.
+        self._cache: dict = {} if cache is None else cache
 
-    def sign(self, f: Affine, who: str) -> int:
+    def with_equality(self, e: Affine) -> _Signs:
+        r = self.reduce(e)
+        pivot = next((i for i, c in enumerate(r[:-1]) if c), None)
+        if pivot is None:  # implied by the others (or contradicting them: the set is empty)
+            return self
+        basis = (*self.basis, (pivot, tuple(c / r[pivot] for c in r)))
+        signs = _Signs(self.check, basis, {}, self.strict)
+        for f in self.strict:
+            key, s = signs.canonical(f)
+            if key is not None:
+                signs.known[key] = s
+        return signs
+
+    def with_strict(self, f: Affine) -> tuple[_Signs, tuple[int, ...] | None]:
+        """The signs once f > 0 is known too, and f's key (None for a constant)."""
+        key, s = self.canonical(f)
+        known = dict(self.known)
+        if key is not None:
+            known[key] = s
+        return _Signs(self.check, self.basis, known, (*self.strict, f), self._cache), key
+
+    def reduce(self, f: Affine) -> Affine:
+        for p, b in self.basis:
+            if f[p]:
+                a = f[p]
+                f = tuple(x - a * y for x, y in zip(f, b))
+        self.check.spend(len(self.basis) * len(f))
+        return f
+
+    def canonical(self, f: Affine) -> tuple[tuple[int, ...] | None, int]:
+        """(key, s): s·(the reduction of f) is a positive multiple of the function ``key``,
+        written as coprime integers with first nonzero x-coefficient positive; (None, its
+        sign) when the reduction is a constant."""
+        answer = self._cache.get(f)
+        if answer is None:
+            r = self.reduce(f) if self.basis else f
+            if not any(r[:-1]):
+                answer = (None, _sign(r[-1]))
+            else:
+                key = _ray(r)
+                if next(c for c in key[:-1] if c) > 0:
+                    answer = (key, 1)
+                else:
+                    answer = (tuple(-c for c in key), -1)
+            self._cache[f] = answer
+        return answer
+
+    def sign(self, f: Affine) -> int | None:
+        key, s = self.canonical(f)
+        if key is None:
+            return s
+        known = self.known.get(key)
+        return None if known is None else known * s
+
+
+# -- symbolic evaluation (CERTIFICATE.md section 7) ---------------------------------------
+
+@dataclass(frozen=True)
+class _Wait:
+    """An undecided neuron: it needs the signs of the functions in ``needs`` (by key), or the
+    undecided neuron ``input`` of the previous layer. A newly known sign, by ``kind``: "all" —
+    every one is needed, so it counts down ``remaining``; "maybe" — they are the functions of
+    ±∞ terms that hold where they are > 0, so one found > 0 decides (``decides``·∞ when that is
+    nonzero: all those terms have that sign) and one found ≤ 0 counts down; "one" — it decides.
+    This only saves work: looking at the neuron again would give the same. (A key known twice
+    along a path, by a redundant split, only makes it look again sooner.)"""
+
+    needs: dict = field(default_factory=dict)
+    input: int | None = None
+    kind: str = "one"
+    remaining: int = 0
+    decides: int = 0
+
+    def after(self, key: tuple[int, ...], signs: _Signs) -> _Wait | _Inf | None:
+        if self.kind == "one" or self.remaining <= 1:
+            return None
+        if self.kind == "maybe" and any(signs.sign(f) > 0 for f in self.needs[key]):
+            return _Inf(self.decides) if self.decides else None
+        return _Wait(self.needs, None, self.kind, self.remaining - 1, self.decides)
+
+    def rekeyed(self, signs: _Signs) -> _Wait | _Inf | None:
+        """The wait on a node whose new equality changed every key: what :meth:`after` gives
+        for every function at once (None: look at the neuron again)."""
+        if self.input is not None or not self.needs:
+            return self if self.input is not None else None
+        unknown = []
+        for f in (f for fs in self.needs.values() for f in fs):
+            s = signs.sign(f)
+            if s is None:
+                unknown.append(f)
+            elif s > 0 and self.kind != "all":
+                return _Inf(self.decides) if self.decides and self.kind == "maybe" else None
+        if not unknown or (self.kind == "one" and len(unknown) < sum(map(len,
+                                                                        self.needs.values()))):
+            return None
+        return _wait(unknown, signs, self.kind, self.decides)
+
+
+@dataclass(frozen=True)
+class _State:
+    """A ReLU network on a node: per layer the decided nonzero values and the undecided
+    neurons, or the neuron where +∞ and −∞ met. Gated networks are evaluated at the leaves."""
+
+    values: tuple[dict[int, object], ...] = ()
+    pending: tuple[dict[int, _Wait], ...] = ()
+    undefined: str = ""
+
+
+class _Program:
+    """One network prepared for evaluation on the nodes of the tree."""
+
+    def __init__(self, net: _Network, name: str, check: _Check) -> None:
+        self.net, self.name, self.check = net, name, check
+        self.n = check.n
+        self.zero: Affine = (Fraction(0),) * (self.n + 1)
+        self.coordinates = [tuple(Fraction(int(i == j)) for j in range(self.n + 1))
+                            for i in range(self.n)] if net.kind != "relu" else []
+        # Only neurons with a path of nonzero weights to an output are ever evaluated.
+        live = [set(range(len(net.layers[-1].bias)))]
+        for layer in reversed(net.layers[1:]):
+            live.append({k for j in live[-1] for k, _ in layer.rows[j]})
+        self.live = live[::-1]
+        self.row_dicts: dict[tuple[int, int], dict[int, Number]] = {}
+
+    def start(self) -> _State:
+        if self.net.kind != "relu":
+            return _State()
+        return _State(tuple({} for _ in self.net.layers),
+                      tuple({j: _Wait() for j in sorted(live)} for live in self.live))
+
+    def advance(self, state: _State, signs: _Signs, key: Affine | None,
+                everything: bool) -> _State:
+        """The state on a child knowing its parent's signs and ``key``; with ``everything``
+        (the root, or new equalities, which change every key) every undecided neuron is
+        looked at again, else only those waiting for ``key`` or a neuron decided just now."""
+        if self.net.kind != "relu" or state.undefined or not state.pending[-1]:
+            return state
+        values, pendings = list(state.values), list(state.pending)
+        decided: set[int] = set()
+        for li in range(len(self.net.layers)):
+            retry, shrunk, now = [], {}, {}
+            for j, wait in pendings[li].items():
+                if wait.input in decided:
+                    retry.append(j)
+                    continue
+                if everything:
+                    after = wait.rekeyed(signs)
+                elif key is not None and key in wait.needs:
+                    after = wait.after(key, signs)
+                else:
+                    continue
+                if after is None:
+                    retry.append(j)
+                elif isinstance(after, _Inf):
+                    now[j] = after
+                    retry.append(j)
+                elif after is not wait:
+                    shrunk[j] = after
+            decided = set()
+            if not retry and not shrunk:
+                continue
+            pending, mine = {**pendings[li], **shrunk}, dict(values[li])
+            for j in retry:
+                result = self._activate(li, now[j], signs) if j in now \
+                    else self._neuron(li, j, values, pendings, signs)
+                if isinstance(result, _Wait):
+                    pending[j] = result
+                    continue
+                del pending[j]
+                decided.add(j)
+                if isinstance(result, str):
+                    return _State(state.values, state.pending, result)
+                if result is not None:
+                    mine[j] = result
+            values[li], pendings[li] = mine, pending
+        return _State(tuple(values), tuple(pendings))
+
+    def outputs(self, state: _State, signs: _Signs) -> list[Affine]:
+        """The affine map of every output on a piece leaf, or a rejection saying why not."""
+        if self.net.kind != "relu":
+            return self._gated(signs)
+        if state.undefined:
+            raise _Reject(state.undefined)
+        for li, pending in enumerate(state.pending):
+            for j, wait in pending.items():
+                for f in (f for fs in wait.needs.values() for f in fs if signs.sign(f) is None):
+                    raise _Reject(f"{self.name}.layers[{li}] row {j} needs the sign of "
+                                  f"{_show(f)}, which no row on the path asserts")
+        out = []
+        for k in range(len(self.net.layers[-1].bias)):
+            value = state.values[-1].get(k, self.zero)
+            if isinstance(value, _Inf):
+                raise _Reject(f"{self.name} output {k} is {'+∞' if value.sign > 0 else '−∞'} "
+                              "on this piece")
+            out.append(value)
+        return out
+
+    def _neuron(self, li: int, j: int, values: list, pendings: list, signs: _Signs) -> object:
+        """Neuron j of layer li: its decided value (ReLU(z) for a hidden layer, the affine map
+        or ±∞ for an output; None for 0), a _Wait, or the message of an ∞ − ∞."""
+        layer = self.net.layers[li]
+        row, bias = layer.rows[j], layer.bias[j]
+        where = f"{self.name}.layers[{li}] row {j}"
+        known: set[int] = set()
+        maybe: dict[int, list[Affine]] = {}
+        finite: list[tuple[Fraction, _Form]] = []
+        if isinstance(bias, _Inf):
+            known.add(bias.sign)
+            bias = Fraction(0)
+        if li == 0:  # x_k times ±∞ needs the sign of x_k
+            const = [Fraction(0)] * self.n + [bias]
+            for k, w in row:
+                if isinstance(w, _Inf):
+                    x = tuple(Fraction(int(i == k)) for i in range(self.n + 1))
+                    s = signs.sign(x)
+                    if s is None:
+                        return _wait([x], signs)
+                    if s:
+                        known.add(w.sign * s)
+                else:
+                    const[k] = w
+            self.check.spend(self.n + 1)
+            z: _Form | None = _Form(tuple(const))
+        else:
+            previous, inputs = pendings[li - 1], values[li - 1]
+            # Look up by the shorter side: the shallow networks' output rows read thousands
+            # of neurons, of which only a few are undecided or nonzero on a node.
+            if previous:
+                if len(previous) < len(row):
+                    d = self._row_dict(li, j)
+                    hit = next((k for k in previous if k in d), None)
+                else:
+                    hit = next((k for k, _ in row if k in previous), None)
+                if hit is not None:
+                    return _Wait(input=hit)
+            if len(inputs) < len(row):
+                d = self._row_dict(li, j)
+                pairs = [(d[k], a) for k, a in inputs.items() if k in d]
+            else:
+                pairs = [(w, inputs[k]) for k, w in row if k in inputs]
+            for w, a in pairs:
+                if isinstance(a, _Inf):
+                    known.add(a.sign * (w.sign if isinstance(w, _Inf) else _sign(w)))
+                elif not isinstance(w, _Inf):
+                    finite.append((w, a))
+                elif a.passes_relu:  # ±∞ · c·ReLU(g): ±∞ where g > 0, 0 elsewhere
+                    s = signs.sign(a.atoms[0][0])
+                    if s is None:
+                        maybe.setdefault(w.sign, []).append(a.atoms[0][0])
+                    elif s > 0:
+                        known.add(w.sign)
+                else:
+                    f = self._resolve(a, signs)
+                    if isinstance(f, _Wait):
+                        return f
+                    s = signs.sign(f)
+                    if s is None:
+                        return _wait([f], signs)
+                    if s:
+                        known.add(w.sign * s)
+            z = None
+        if len(known) == 2:
+            return f"{where}: +∞ and −∞ meet in one sum (∞ − ∞ is undefined)"
+        if known:
+            (s,) = known
+            if -s in maybe:
+                return _wait(maybe[-s], signs, "maybe")
+            return self._activate(li, _Inf(s), signs)
+        if maybe:
+            return _wait([g for gs in maybe.values() for g in gs], signs, "maybe",
+                         next(iter(maybe)) if len(maybe) == 1 else 0)
+        return self._activate(li, z if z is not None else self._combine(finite, bias), signs)
+
+    def _activate(self, li: int, z: Value, signs: _Signs) -> object:
+        """ReLU of a hidden neuron: ±∞ gives +∞ or 0; a lone positive atom stays; anything
+        else is resolved to an affine z, which becomes the atom ReLU(z). An output is
+        resolved to its affine map."""
+        if li == len(self.net.layers) - 1:
+            return z if isinstance(z, _Inf) else self._resolve(z, signs)
+        if isinstance(z, _Inf):
+            return z if z.sign > 0 else None
+        if z.passes_relu:
+            return z
+        f = self._resolve(z, signs)
+        if isinstance(f, _Wait):
+            return f
         if not any(f[:-1]):
-            return _sign(f[-1])
-        key, scale = _canonical(f)
-        if key not in self.known:
-            raise _Reject(f"{who} needs the sign of {_show(f)}, which no row on the path asserts")
-        return self.known[key] * _sign(scale)
+            return _Form(f) if f[-1] > 0 else None
+        g = _ray(f)
+        k = next(i for i, c in enumerate(g) if c)
+        return _Form(self.zero, ((g, f[k] / g[k]),))
 
-    def evaluate(self, net: _Network, name: str) -> list[Affine]:
-        """The affine map that each output of ``net`` equals on P."""
-        x: list[Value] = [tuple(Fraction(int(i == j)) for j in range(self.n + 1))
-                          for i in range(self.n)]
-        if net.kind == "relu":
-            values = x
-            for i, layer in enumerate(net.layers):
-                who = f"{name}.layers[{i}]"
-                values = self.apply(layer, values, who)
-                if i < len(net.layers) - 1:
-                    values = [self.relu(v, f"{who} row {j}") for j, v in enumerate(values)]
-            return _finite(values, f"{name} output")
+    def _combine(self, terms: list[tuple[Fraction, _Form]], bias: Fraction) -> _Form:
+        """bias + Σ w·F: equal atoms added, each pair c·ReLU(g) − c·ReLU(−g) made c·g."""
+        const = [Fraction(0)] * self.n + [bias]
+        atoms: dict[tuple[int, ...], Fraction] = {}
+        for w, form in terms:
+            _add(const, w, form.const)
+            for g, c in form.atoms:
+                atoms[g] = atoms.get(g, Fraction(0)) + w * c
+        self.check.spend((len(terms) + len(atoms)) * (self.n + 1))
+        for g in list(atoms):
+            c = atoms.get(g)
+            if c is None:
+                continue
+            opposite = tuple(-v for v in g)
+            if not c or atoms.get(opposite) == -c:
+                del atoms[g]
+                if c:
+                    del atoms[opposite]
+                    _add(const, c, g)
+        return _Form(tuple(const), tuple(atoms.items()))
+
+    def _resolve(self, form: _Form, signs: _Signs) -> Affine | _Wait:
+        """The affine map a Form is on the node: ReLU(g) is g where g > 0, else 0."""
+        unknown = [g for g, _ in form.atoms if signs.sign(g) is None]
+        if unknown:
+            return _wait(unknown, signs, "all")
+        f = list(form.const)
+        for g, c in form.atoms:
+            if signs.sign(g) > 0:  # type: ignore[operator]
+                _add(f, c, g)
+        self.check.spend(len(form.atoms) * (self.n + 1))
+        return tuple(f)
+
+    def _row_dict(self, li: int, j: int) -> dict[int, Number]:
+        d = self.row_dicts.get((li, j))
+        if d is None:
+            d = self.row_dicts[li, j] = dict(self.net.layers[li].rows[j])
+        return d
+
+    def _gated(self, signs: _Signs) -> list[Affine]:
+        """A DGN or DLGN on a piece leaf: every gate needs the sign of its pre-activation."""
+        net, name = self.net, self.name
         gates: list[list[bool]] = []
-        signal = x
+        signal: list[Affine] = list(self.coordinates)
         for i, layer in enumerate(net.gating):
             who = f"{name}.gating[{i}]"
-            q = _finite(self.apply(layer, signal, who), who)
-            gates.append([self.sign(v, f"{who} row {j}") > 0 for j, v in enumerate(q)])
-            signal = q if net.kind == "dlgn" else [v if g else self.zero
-                                                   for v, g in zip(q, gates[-1])]
-        h = [self.zero[:-1] + (Fraction(1),)] * self.n if net.ones else x
-        for i, (layer, gate) in enumerate(zip(net.layers, gates)):
-            pre = self.apply(layer, h, f"{name}.value[{i}]")
-            h = [v if g else self.zero for v, g in zip(pre, gate)]
-        return _finite(self.apply(net.layers[-1], h, f"{name}.value[{len(gates)}]"),
-                       f"{name} output")
+            q = self._affine_layer(layer, signal)
+            gate = []
+            for j, v in enumerate(q):
+                s = signs.sign(v)
+                if s is None:
+                    raise _Reject(f"{who} row {j} needs the sign of {_show(v)}, which no row "
+                                  "on the path asserts")
+                gate.append(s > 0)
+            gates.append(gate)
+            signal = q if net.kind == "dlgn" else [v if g else self.zero for v, g in zip(q, gate)]
+        one = self.zero[:-1] + (Fraction(1),)
+        h: list[Affine] = [one] * self.n if net.ones else list(self.coordinates)
+        for layer, gate in zip(net.layers, gates):
+            h = [v if g else self.zero for v, g in zip(self._affine_layer(layer, h), gate)]
+        return self._affine_layer(net.layers[-1], h)
 
-    def apply(self, layer: _Layer, inputs: list[Value], who: str) -> list[Value]:
-        """z_j = b_j + Σ_k W_jk ⊙ a_k; +∞ and −∞ in one sum is undefined."""
-        out: list[Value] = []
-        for j, (weights, bias) in enumerate(zip(layer.weights, layer.bias)):
-            where = f"{who} row {j}"
-            constant = bias if isinstance(bias, _Inf) else self.zero[:-1] + (bias,)
-            terms = [constant, *(self.times(w, inputs[k], where) for k, w in weights)]
-            infinite = {t.sign for t in terms if isinstance(t, _Inf)}
-            if len(infinite) == 2:
-                raise _Reject(f"{where}: +∞ and −∞ meet in one sum (∞ − ∞ is undefined)")
-            if infinite:
-                out.append(_Inf(infinite.pop()))
-                continue
-            total = list(self.zero)
-            for t in terms:
-                if t is not None:
-                    total = [s + c for s, c in zip(total, t)]
+    def _affine_layer(self, layer: _Layer, inputs: list[Affine]) -> list[Affine]:
+        out = []
+        for row, b in zip(layer.rows, layer.bias):
+            total = [Fraction(0)] * self.n + [b]
+            for k, w in row:
+                _add(total, w, inputs[k])  # type: ignore[arg-type]  # gated nets are finite
+            self.check.spend(len(row) * (self.n + 1))
             out.append(tuple(total))
         return out
 
-    def times(self, w: Number, a: Value, where: str) -> Value | None:
-        """w ⊙ a for w ≠ 0; None stands for the zero function (from ±∞ · 0)."""
-        w_sign = w.sign if isinstance(w, _Inf) else _sign(w)
-        if isinstance(a, _Inf):
-            return _Inf(w_sign * a.sign)
-        if isinstance(w, _Inf):
-            a_sign = self.sign(a, where)
-            return None if a_sign == 0 else _Inf(w_sign * a_sign)
-        return tuple(w * c for c in a)
 
-    def relu(self, v: Value, where: str) -> Value:
-        if isinstance(v, _Inf):
-            return v if v.sign > 0 else self.zero
-        return v if self.sign(v, where) > 0 else self.zero
+def _wait(functions: list, signs: _Signs, kind: str = "one", decides: int = 0) -> _Wait:
+    needs: dict[tuple[int, ...], tuple] = {}
+    for f in functions:
+        key = signs.canonical(f)[0]
+        if key is not None:
+            needs[key] = (*needs.get(key, ()), f)
+    return _Wait(needs, None, kind, len(needs), decides)
 
+
+def _ray(f: tuple) -> tuple[int, ...]:
+    """The coprime integers positively proportional to f (not all zero)."""
+    lcm = 1
+    for c in f:
+        if isinstance(c, Fraction):
+            lcm = lcm * c.denominator // gcd(lcm, c.denominator)
+    ints = [int(c * lcm) for c in f]
+    g = gcd(*ints)
+    return tuple(c // g for c in ints)
+
+
+# -- reading the document -----------------------------------------------------------------
 
 def _network(value: object, where: str, n: int) -> _Network:
     doc = _object(value, where)
@@ -424,22 +847,84 @@ def _layers(value: object, where: str, n: int, infinite_ok: bool) -> tuple[_Laye
         at = f"{where}[{i}]"
         layer = _object(item, at)
         weights, bias = _get(layer, "weights", at + "."), _get(layer, "bias", at + ".")
-        if not isinstance(weights, list) or not weights:
-            raise _Reject("weights must be a nonempty list of rows", at + ".weights")
-        if not isinstance(bias, list) or len(bias) != len(weights):
-            raise _Reject(f"bias must list {len(weights)} numbers, one per row", at + ".bias")
-        rows = []
-        for r, row in enumerate(weights):
-            if not isinstance(row, list) or len(row) != width:
-                raise _Reject(f"a row must list {width} numbers (the width of its input)",
-                              f"{at}.weights[{r}]")
-            entries = [(c, _number(v, f"{at}.weights[{r}][{c}]", infinite_ok))
-                       for c, v in enumerate(row)]
-            rows.append(tuple((c, w) for c, w in entries if isinstance(w, _Inf) or w))
-        layers.append(_Layer(tuple(rows), tuple(_number(v, f"{at}.bias[{r}]", infinite_ok)
-                                                for r, v in enumerate(bias))))
-        width = len(weights)
+        if isinstance(weights, dict):
+            rows = _sparse(weights, at + ".weights", width, infinite_ok)
+        elif isinstance(weights, list) and weights:
+            rows = _dense(weights, at + ".weights", width, infinite_ok)
+        else:
+            raise _Reject("weights must be a nonempty list of rows, or "
+                          '{"rows": m, "cols": n, "entries": [[i, j, w], ...]}', at + ".weights")
+        if not isinstance(bias, list) or len(bias) != len(rows):
+            raise _Reject(f"bias must list {len(rows)} numbers, one per row", at + ".bias")
+        layers.append(_Layer(rows, tuple(_number(v, f"{at}.bias[{r}]", infinite_ok)
+                                         for r, v in enumerate(bias))))
+        width = len(rows)
     return tuple(layers)
+
+
+def _dense(weights: list, where: str, width: int, infinite_ok: bool) -> tuple:
+    rows = []
+    for r, row in enumerate(weights):
+        if not isinstance(row, list) or len(row) != width:
+            raise _Reject(f"a row must list {width} numbers (the width of its input)",
+                          f"{where}[{r}]")
+        entries = [(c, _number(v, f"{where}[{r}][{c}]", infinite_ok)) for c, v in enumerate(row)]
+        rows.append(tuple((c, w) for c, w in entries if isinstance(w, _Inf) or w))
+    return tuple(rows)
+
+
+def _sparse(weights: dict, where: str, width: int, infinite_ok: bool) -> tuple:
+    """{"rows": m, "cols": n, "entries": [[i, j, w], ...]}: 0-based, each (i, j) once."""
+    if set(weights) != {"rows", "cols", "entries"}:
+        raise _Reject('a sparse matrix has exactly the keys "rows", "cols" and "entries"', where)
+    m, cols, entries = weights["rows"], weights["cols"], weights["entries"]
+    if isinstance(m, bool) or not isinstance(m, int) or m < 1:
+        raise _Reject("rows must be a positive integer", where + ".rows")
+    if not _same_int(cols, width):
+        raise _Reject(f"cols must be {width} (the width of its input)", where + ".cols")
+    if not isinstance(entries, list):
+        raise _Reject("entries must be a list of [row, column, weight]", where + ".entries")
+    rows: list[dict[int, Number]] = [{} for _ in range(m)]
+    for k, entry in enumerate(entries):
+        at = f"{where}.entries[{k}]"
+        if not isinstance(entry, list) or len(entry) != 3:
+            raise _Reject("an entry must be [row, column, weight]", at)
+        i, j, w = entry
+        for name, index, size in (("row", i, m), ("column", j, width)):
+            if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < size:
+                raise _Reject(f"the {name} must be an index in 0..{size - 1}", at)
+        if j in rows[i]:
+            raise _Reject(f"entry ({i}, {j}) is given twice", at)
+        rows[i][j] = _number(w, at + "[2]", infinite_ok)
+    return tuple(tuple(sorted((c, w) for c, w in row.items() if isinstance(w, _Inf) or w))
+                 for row in rows)
+
+
+def _size(tree: list) -> int:
+    """About how many numbers the tree holds (the work bound is proportional to it)."""
+    total = 0
+    for node in tree:
+        if isinstance(node, dict):
+            for value in node.values():
+                if isinstance(value, list):
+                    total += len(value)
+                elif isinstance(value, dict):
+                    total += sum(len(v) if isinstance(v, list) else 1 for v in value.values())
+    return total + len(tree)
+
+
+def _hash(net: _Network) -> str:
+    """sha256 of a canonical text of the network as read: the same for any spelling of the
+    same weights (dense or sparse rows, "0.5" or "1/2")."""
+    def text(v: Number) -> str:
+        return ("inf" if v.sign > 0 else "-inf") if isinstance(v, _Inf) else str(v)
+    parts = [net.kind, "ones" if net.ones else "x"]
+    for name, layers in (("gating", net.gating), ("layers", net.layers)):
+        for layer in layers:
+            parts.append(name + ":" + ";".join(
+                ",".join(f"{c}:{text(w)}" for c, w in row) for row in layer.rows)
+                + "|" + ",".join(map(text, layer.bias)))
+    return "sha256:" + hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
 def _affine(value: object, n: int, where: str) -> Affine:
@@ -460,21 +945,25 @@ def _rational(value: object, where: str) -> Fraction:
     """An integer (not a bool), a Fraction from parsed JSON, or a "p/q" or decimal string."""
     if isinstance(value, Fraction):
         return value
+    if value == "0":  # by far the most common number of a certificate: cheap to read
+        return _ZERO
     if isinstance(value, int) and not isinstance(value, bool):
         return Fraction(value)
-    parsed = _parse_number(value) if isinstance(value, str) else None
+    parsed = parse_number(value) if isinstance(value, str) else None
     if parsed is None:
         raise _Reject(f'{_brief(value)} is not an exact number (an integer, "p/q" or a decimal)',
                       where)
     return parsed
 
 
-def _parse_number(text: str) -> Fraction | None:
-    if not _NUMBER.fullmatch(text):
+def parse_number(text: str) -> Fraction | None:
+    """The exact value of a number of the certificate grammar (CERTIFICATE.md section 3), or
+    None if ``text`` is not one."""
+    if not NUMBER.fullmatch(text):
         return None
     exponent = text.lower().partition("e")[2]
     try:
-        if exponent and abs(int(exponent)) > _MAX_EXPONENT:
+        if exponent and abs(int(exponent)) > MAX_EXPONENT:
             return None
         return Fraction(text)
     except (ValueError, ZeroDivisionError):  # "1/0", or more digits than Python converts
@@ -482,7 +971,7 @@ def _parse_number(text: str) -> Fraction | None:
 
 
 def _json_decimal(text: str) -> Fraction:
-    value = _parse_number(text)
+    value = parse_number(text)
     if value is None:
         raise ValueError(f"number {_brief(text)} is out of range")
     return value
@@ -492,8 +981,9 @@ def _json_constant(name: str) -> object:
     raise ValueError(f"{name} is not a number")
 
 
-def _json_object(pairs: list[tuple[str, object]]) -> dict[str, object]:
-    # A repeated key would let two readers of the same text see different certificates.
+def json_object(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    """A JSON object that refuses a repeated key: two readers of the same text could
+    otherwise see different documents."""
     out: dict[str, object] = {}
     for key, value in pairs:
         if key in out:
@@ -518,21 +1008,14 @@ def _same_int(value: object, target: int) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value == target
 
 
-def _finite(values: list[Value], what: str) -> list[Affine]:
-    for k, v in enumerate(values):
-        if isinstance(v, _Inf):
-            raise _Reject(f"{what} {k} is {'+∞' if v.sign > 0 else '−∞'} on this piece")
-    return values  # type: ignore[return-value]  # every entry is an Affine now
+def _add(total: list[Fraction], factor: Fraction, f: Affine) -> None:
+    """total += factor · f, entry by entry."""
+    for i, c in enumerate(f):
+        if c:
+            total[i] += factor * c
 
 
-@lru_cache(maxsize=1 << 16)  # the same neuron functions recur at many leaves
-def _canonical(f: Affine) -> tuple[Affine, Fraction]:
-    """(key, s) with f = s · key and key's first nonzero x-coefficient 1 (f not constant)."""
-    s = next(c for c in f[:-1] if c)
-    return tuple(c / s for c in f), s
-
-
-def _sign(value: Fraction) -> int:
+def _sign(value: Fraction | int) -> int:
     return (value > 0) - (value < 0)
 
 

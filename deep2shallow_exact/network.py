@@ -9,31 +9,76 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import cached_property
 
 from .errors import InputError
 from .numbers import Extended, Infinity, parse_extended
 
 Matrix = tuple[tuple[Extended, ...], ...]
 Vector = tuple[Extended, ...]
+_ZERO = Fraction(0)
 
 
-@dataclass(frozen=True)
+Row = tuple[tuple[int, Extended], ...]
+"""A weight row as its nonzero entries (column, weight), columns increasing."""
+
+
+@dataclass(frozen=True, init=False)
 class Layer:
-    """An affine map a ↦ W a + b with W of shape (out_dim, in_dim)."""
+    """An affine map a ↦ W a + b with W of shape (out_dim, in_dim), held sparse.
 
-    weights: Matrix
+    ``rows`` lists each row's nonzero weights: 0 · anything = 0 (even ±∞), so zero weights
+    never contribute, and the shallow networks this project builds are mostly zeros.
+    ``Layer(weights, bias)`` takes a dense matrix; :meth:`sparse` takes the rows directly.
+    """
+
+    rows: tuple[Row, ...]
+    in_dim: int
     bias: Vector
 
-    @property
-    def in_dim(self) -> int:
-        return len(self.weights[0]) if self.weights else 0
+    def __init__(self, weights: Sequence[Sequence[Extended]], bias: Sequence[Extended]) -> None:
+        object.__setattr__(self, "rows", tuple(
+            tuple((c, w) for c, w in enumerate(row) if w != 0) for row in weights))
+        object.__setattr__(self, "in_dim", len(weights[0]) if weights else 0)
+        object.__setattr__(self, "bias", tuple(bias))
+
+    @staticmethod
+    def sparse(rows: Sequence[Sequence[tuple[int, Extended]]], in_dim: int,
+               bias: Sequence[Extended]) -> Layer:
+        """The layer whose row j has weight w in column c for each (c, w) of ``rows[j]``."""
+        layer = object.__new__(Layer)
+        object.__setattr__(layer, "rows", tuple(
+            tuple(sorted((c, w) for c, w in row if w != 0)) for row in rows))
+        object.__setattr__(layer, "in_dim", in_dim)
+        object.__setattr__(layer, "bias", tuple(bias))
+        return layer
+
+    def __reduce__(self) -> tuple:
+        # Pickled (to worker processes) without the cached dense form.
+        return Layer.sparse, (self.rows, self.in_dim, self.bias)
+
+    @cached_property
+    def weights(self) -> Matrix:
+        """The dense matrix (built on first use; large sparse layers should use ``rows``)."""
+        dense = []
+        for row in self.rows:
+            line: list[Extended] = [_ZERO] * self.in_dim
+            for c, w in row:
+                line[c] = w
+            dense.append(tuple(line))
+        return tuple(dense)
 
     @property
     def out_dim(self) -> int:
         return len(self.bias)
 
+    @property
+    def nonzeros(self) -> int:
+        return sum(map(len, self.rows))
+
     def entries(self) -> list[Extended]:
-        return [w for row in self.weights for w in row] + list(self.bias)
+        """The nonzero weights, row by row, then the biases."""
+        return [w for row in self.rows for _, w in row] + list(self.bias)
 
     @staticmethod
     def build(weights: Sequence[Sequence[object]], bias: Sequence[object], where: str) -> Layer:
@@ -57,6 +102,31 @@ class Layer:
             )
         b = tuple(parse_extended(v, f"{where}.bias[{r}]") for r, v in enumerate(bias))
         return Layer(tuple(rows), b)
+
+    @staticmethod
+    def build_sparse(rows: int, cols: int, entries: Sequence[object],
+                     bias: Sequence[object], where: str) -> Layer:
+        """Make a layer from sparse entries [[i, j, w], ...] (0-based; every other weight 0)."""
+        for name, size in (("rows", rows), ("cols", cols)):
+            if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+                raise InputError(f"{where}: weights.{name}: expected a positive integer, "
+                                 f"found {size!r}")
+        if len(bias) != rows:
+            raise InputError(f"{where}: bias has {len(bias)} entries but weights has {rows} rows")
+        by_row: list[dict[int, Extended]] = [{} for _ in range(rows)]
+        for k, entry in enumerate(entries):
+            at = f"{where}.weights.entries[{k}]"
+            if not isinstance(entry, (list, tuple)) or len(entry) != 3:
+                raise InputError(f"{at}: expected [row, column, weight]")
+            i, j, w = entry
+            for name, index, size in (("row", i, rows), ("column", j, cols)):
+                if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < size:
+                    raise InputError(f"{at}: {name} {index!r} is not an index in 0..{size - 1}")
+            if j in by_row[i]:
+                raise InputError(f"{at}: entry ({i}, {j}) is given twice")
+            by_row[i][j] = parse_extended(w, f"{at}[2]")
+        b = tuple(parse_extended(v, f"{where}.bias[{r}]") for r, v in enumerate(bias))
+        return Layer.sparse([tuple(row.items()) for row in by_row], cols, b)
 
 
 @dataclass(frozen=True)
@@ -111,8 +181,8 @@ class ReluNetwork:
     def require_finite(self, what: str) -> None:
         """Refuse an extended-real network where ``what`` needs finite weights."""
         for i, layer in enumerate(self.layers):
-            for r, row in enumerate(layer.weights):
-                for c, v in enumerate(row):
+            for r, row in enumerate(layer.rows):
+                for c, v in row:
                     if isinstance(v, Infinity):
                         raise InputError(
                             f"{what}: layers[{i}].weights[{r}][{c}] is {v!r}; "

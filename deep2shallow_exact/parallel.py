@@ -76,7 +76,8 @@ def _start_worker(job: _Job) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     global _worker_search
     _worker_search = Search([job.net], job.domain, job.scope, Solver(job.backend),
-                            split_domain_walls=job.scope == "everywhere", record_tree=False)
+                            split_domain_walls=job.scope == "everywhere", sign_classes=True,
+                            record_tree=False)
 
 
 def _explore(batch: list[_Plain]) -> tuple[list[Piece], list[_Plain], dict[str, int]]:

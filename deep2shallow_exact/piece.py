@@ -59,6 +59,6 @@ def piece_of_leaf(leaf: Leaf) -> Piece:
         A=tuple(f.coeffs for f in outcome.outputs),
         c=tuple(f.const for f in outcome.outputs),
         # An implied row changes neither the piece nor its closure.
-        strict=tuple(r.asserted for r in leaf.path if r.side != "0" and not r.implied),
+        strict=tuple(r.asserted for r in leaf.path if r.side != "0"),
         equal=leaf.equalities,
     )

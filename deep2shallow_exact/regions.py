@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from fractions import Fraction
 
 from .affine import Affine
-from .domain import Domain, domain_from_document, everywhere
+from .domain import Domain, domain_dimension, domain_from_document, everywhere
 from .errors import InputError
 from .feasibility import Solver
 from .network import Network
@@ -50,7 +50,8 @@ class PieceEnumeration:
         self.sequential_seconds = sequential_seconds
         # Pieces need no certificate, so the tree is not kept.
         self.search = Search([net], self.domain, scope, Solver(backend),
-                             split_domain_walls=scope == "everywhere", record_tree=False)
+                             split_domain_walls=scope == "everywhere", sign_classes=True,
+                             record_tree=False)
         self.found: list[Piece] = []
         self._started = False
         self._parallel: ParallelExploration | None = None
@@ -58,6 +59,14 @@ class PieceEnumeration:
     @property
     def stats(self):
         return self.search.stats
+
+    def regions(self) -> int:
+        """How many of the pieces found are regions: of the domain's own dimension (in scope
+        open every piece is one)."""
+        if self.scope == "open":
+            return len(self.found)
+        dim = domain_dimension(self.domain, self.search.solver)
+        return sum(p.dim == dim for p in self.found)
 
     @property
     def complete(self) -> bool:

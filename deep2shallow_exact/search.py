@@ -24,13 +24,12 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import cached_property
 
-import flint
-
-from .affine import Affine
+from .affine import Affine, primitive
+from .demand import DemandProgram, Evaluation, Key
 from .domain import Domain
 from .errors import InputError
 from .feasibility import Emptiness, LinearSystem, Solver, Witness
-from .network import Network
+from .network import Network, ReluNetwork
 from .numbers import format_number
 from .symbolic import Finished, Need, Program, RunState, Undefined
 
@@ -43,17 +42,72 @@ FactKey = tuple[str, tuple[int, ...]]  # see _fact_keys
 _PREVIOUS_SIBLING = {"0": "+", "-": "0"}
 
 
-def primitive(f: Affine) -> Affine:
-    """f scaled by a positive factor to coprime integer coefficients (sign-preserving)."""
-    ints = f.integers()
-    return Affine(tuple(map(Fraction, ints[:-1])), Fraction(ints[-1]))
+class Reduction:
+    """Affine functions modulo a node's equality rows: f ↦ f − Σ_i f[p_i] · b_i, the rows b_i
+    spanning the equalities with b_i[p_i] = 1 and b_i zero at every earlier pivot. Two
+    functions agree on the node's affine hull exactly when their reductions are equal, so the
+    sign of f is known when its reduction is a constant or a positive multiple of a reduced
+    row the path asserts (DESIGN section 5)."""
+
+    def __init__(self, basis: tuple[tuple[int, Affine], ...] = ()) -> None:
+        self.basis = basis
+        # By object: the same functions are looked up again and again, and comparing equal
+        # Affines entry by entry costs more than reducing them. The entry keeps its object.
+        self._signed: dict[int, tuple[Affine, Key | None, int]] = {}
+
+    @property
+    def rank(self) -> int:
+        return len(self.basis)
+
+    def with_row(self, e: Affine) -> Reduction:
+        r = self.reduce(e)
+        pivot = next((i for i, a in enumerate(r.coeffs) if a), None)
+        if pivot is None:  # implied by the rows there already (or contradicting them)
+            return self
+        return Reduction((*self.basis, (pivot, r.scale(1 / r.coeffs[pivot]))))
+
+    def reduce(self, f: Affine) -> Affine:
+        for p, b in self.basis:
+            a = f.coeffs[p]
+            if a:
+                f = f - b.scale(a)
+        return f
+
+    def signed(self, f: Affine) -> tuple[Key | None, int]:
+        """(key, s): s·(the reduced f) is a positive multiple of the function named by key;
+        (None, sign) for an f constant on the hull."""
+        if not self.basis:
+            return (None, _constant_sign(f)) if f.is_constant else f.direction()
+        entry = self._signed.get(id(f))
+        if entry is None or entry[0] is not f:
+            r = self.reduce(f)
+            entry = self._signed[id(f)] = (f, *((None, _constant_sign(r)) if r.is_constant
+                                                  else r.direction()))
+        return entry[1], entry[2]
 
 
-def equality_rank(rows: Sequence[Affine], n: int) -> int:
-    if not rows:
-        return 0
-    return flint.fmpq_mat(len(rows), n, [flint.fmpq(c.numerator, c.denominator)
-                                         for f in rows for c in f.coeffs]).rank()
+def _constant_sign(f: Affine) -> int:
+    return (f.const > 0) - (f.const < 0)
+
+
+class NodeSigns:
+    """The signs a node knows (demand.Signs): ``known`` maps keys to signs."""
+
+    __slots__ = ("known", "reduction")
+
+    def __init__(self, reduction: Reduction, known: dict[Key, int]) -> None:
+        self.reduction = reduction
+        self.known = known
+
+    def sign(self, f: Affine) -> int | None:
+        key, s = self.reduction.signed(f)
+        if key is None:
+            return s
+        known = self.known.get(key)
+        return None if known is None else known * s
+
+    def key(self, f: Affine) -> Key | None:
+        return self.reduction.signed(f)[0]
 
 
 @dataclass(frozen=True)
@@ -96,14 +150,23 @@ Proof = dict[int, Fraction]
 Search._certificate_multipliers); certificates are sparse, so checks look at these only."""
 
 
+State = RunState | Finished | Evaluation
+
+
 @dataclass
 class Node:
     index: int
     path: tuple[PathRow, ...]
-    known: dict[tuple[int, ...], int]  # sign per Affine.direction key
+    signs: NodeSigns
     witness: tuple[Fraction, ...]
-    states: tuple[RunState | Finished, ...]
-    dim: int  # of the affine hull of the node's equalities
+    states: tuple[State, ...]  # the parent's, until the node is evaluated
+    new_key: Key | None = None  # what the node knows beyond its parent (its last row's key)
+    everything: bool = True  # whether every undecided neuron is to be looked at again
+
+    @property
+    def dim(self) -> int:
+        """Of the affine hull of the node's equalities."""
+        return len(self.witness) - self.signs.reduction.rank
 
     def sign_at_witness(self, f: Affine) -> int:
         """The sign of f at the witness, in integer arithmetic (Fractions are slow here)."""
@@ -159,6 +222,7 @@ class Search:
     scope: str = "everywhere"
     solver: Solver = field(default_factory=Solver)
     split_domain_walls: bool = False
+    sign_classes: bool = False
     record_tree: bool = True
     tree: list[dict | None] = field(default_factory=list)
     stats: SearchStats = field(default_factory=SearchStats)
@@ -171,7 +235,14 @@ class Search:
             if net.input_dim != self.n:
                 raise InputError(f"network {i + 1} takes {net.input_dim} inputs, "
                                  f"the domain has dimension {self.n}")
-        self.programs = [Program(net) for net in self.networks]
+        self.programs: list[Program | DemandProgram] = [
+            DemandProgram(net) if isinstance(net, ReluNetwork) and not self.sign_classes
+            else Program(net) for net in self.networks]
+        self._sizes = [sum(net.hidden_widths) for net in self.networks]
+        reduction = Reduction()
+        for e in self.domain.equalities:
+            reduction = reduction.with_row(e)
+        self._root_reduction = reduction
         self.stack: list[Node] = []
         self._root_facts: dict[FactKey, _Fact] = {}
         self._domain_rows = len(self.domain.inequalities) + len(self.domain.equalities)
@@ -204,12 +275,23 @@ class Search:
 
     def _node(self, index: int, path: tuple[PathRow, ...],
               witness: tuple[Fraction, ...]) -> Node:
-        known = {e.direction()[0]: 0 for e in self.domain.equalities if not e.is_constant}
+        reduction = self._root_reduction
         for row in path:
-            g, s = row.function.direction()
-            known[g] = SIGNS[row.side] * s
-        return Node(index, path, known, witness, tuple(p.start() for p in self.programs),
-                    self._hull_dim(path))
+            if row.side == "0":
+                reduction = reduction.with_row(row.function)
+        return Node(index, path, NodeSigns(reduction, self._known(reduction, path)), witness,
+                    tuple(p.start() for p in self.programs))
+
+    @staticmethod
+    def _known(reduction: Reduction, path: Sequence[PathRow]) -> dict[Key, int]:
+        """The signs the path's strict rows assert, by reduced key (equalities reduce to 0)."""
+        known: dict[Key, int] = {}
+        for row in path:
+            if row.side != "0":
+                key, s = reduction.signed(row.function)
+                if key is not None:
+                    known[key] = SIGNS[row.side] * s
+        return known
 
     # -- the walk ----------------------------------------------------------------------------
 
@@ -233,46 +315,56 @@ class Search:
 
     def refine(self, leaf: Leaf, function: Affine) -> None:
         """Split a leaf once more, on a function the caller needs the sign of."""
-        known = self._node(leaf.index, leaf.path, leaf.witness).known
+        node = self._node(leaf.index, leaf.path, leaf.witness)
+        node.states = leaf.outcomes
         self.stats.leaves -= 1
-        self._split(Node(leaf.index, leaf.path, known, leaf.witness, leaf.outcomes, leaf.dim),
-                    function)
+        self._split(node, function)
 
     def _evaluate(self, node: Node) -> tuple[Affine | None,
                                              tuple[Finished | Undefined, ...]]:
-        def oracle(f: Affine) -> int | None:
-            g, s = f.direction()
-            known = node.known.get(g)
-            if known is None and point:
-                return node.sign_at_witness(f)
-            return None if known is None else known * s
-
-        # On a single point every sign is its value there. Without a recorded tree nothing
-        # needs the split that would otherwise prove it (the certificate checker does).
-        point = node.dim == 0 and not self.record_tree
-
-        states: list[RunState | Finished] = []
+        """Run every network as far as the node's signs allow; the function to split on next
+        (None at a leaf) and, at a leaf, each network's outcome. The smallest network that
+        still needs a sign asks first: a deep network's splits then shape the tree, and a
+        shallow one's many first-layer functions are only asked for where still needed."""
+        signs = node.signs
+        states: list[State] = []
         outcomes: list[Finished | Undefined] = []
-        need: Affine | None = None
-        for program, state in zip(self.programs, node.states):
-            outcome = state if isinstance(state, Finished) else program.run(state, oracle)
-            if isinstance(outcome, Need):
-                if need is None:
-                    need = outcome.function
-                states.append(outcome.state)
+        needs: list[tuple[int, tuple[Affine, ...]]] = []
+        for k, (program, state) in enumerate(zip(self.programs, node.states)):
+            if isinstance(state, Finished):
+                outcome: Need | Finished | Undefined | Evaluation = state
+            elif isinstance(program, DemandProgram):
+                assert isinstance(state, Evaluation)
+                outcome = program.advance(state, signs, node.new_key, node.everything)
+                if outcome.undefined is not None:
+                    return None, (Undefined(outcome.undefined.layer, outcome.undefined.neuron,
+                                            None),)
+                if outcome.outputs is not None:
+                    outcome = Finished(outcome.outputs, ())
+                else:
+                    needs.append((k, outcome.needs(signs)))
             else:
-                if isinstance(outcome, Undefined):
-                    return None, (outcome,)
-                states.append(outcome)
+                assert isinstance(state, RunState)
+                outcome = program.run(state, signs.sign)
+                if isinstance(outcome, Need):
+                    needs.append((k, (outcome.function,)))
+                    outcome = outcome.state
+            if isinstance(outcome, Undefined):
+                return None, (outcome,)
+            states.append(outcome)
+            if isinstance(outcome, Finished):
                 outcomes.append(outcome)
         node.states = tuple(states)
-        return need, tuple(outcomes)
+        if not needs:
+            return None, tuple(outcomes)
+        _, candidates = min(needs, key=lambda kc: (self._sizes[kc[0]], kc[0]))
+        # A function positive at the witness closes the most on its side (for a gate: the
+        # side where it is −∞ and its neuron 0).
+        return next((f for f in candidates if node.sign_at_witness(f) > 0), candidates[0]), ()
 
     def _open_domain_wall(self, node: Node) -> Affine | None:
-        if node.dim == 0 and not self.record_tree:
-            return None  # a point is one piece whichever walls it lies on
         for g in self.domain.inequalities:
-            if not g.is_constant and g.direction()[0] not in node.known:
+            if node.signs.sign(g) is None:
                 return g
         return None
 
@@ -285,29 +377,57 @@ class Search:
         if self.record_tree:
             self.tree[node.index] = {"split": phi.to_row(), "children": children}
         self.tree.extend([None] * len(sides))
-        witnesses = self._child_witnesses(node, phi, sides, children)
+        witnesses, proofs = self._child_witnesses(node, phi, sides, children)
         if not any(witnesses.values()):
             raise InputError(f"scope open needs regions of full dimension, but {phi} vanishes "
                              f"on all of {self.domain.description}; use scope everywhere")
-        alone = sum(w is not None for w in witnesses.values()) == 1
+        nonempty = [side for side in sides if witnesses[side] is not None]
+        # A strict side that alone is nonempty holds on the whole node, so later LPs leave it
+        # out — but only once φ = 0 is excluded too: in scope open that side is never looked
+        # at, and the opposite side's proof must show φ ≠ 0 by itself.
+        implied = len(nonempty) == 1 and nonempty[0] != "0" and (
+            self.scope == "everywhere" or self._excludes_zero(node.path, phi, nonempty[0],
+                                                               proofs))
         rows: dict[str, PathRow] = {}
-        for side in sides:
-            if witnesses[side] is not None:
-                rows[side] = PathRow(phi, side, alone and side != "0",
-                                     previous=rows.get(_PREVIOUS_SIBLING.get(side, "")))
-        for side in reversed(sides):
-            w = witnesses[side]
-            if w is None:
-                continue
+        for side in nonempty:
+            rows[side] = PathRow(phi, side, implied,
+                                 previous=rows.get(_PREVIOUS_SIBLING.get(side, "")))
+        signs = node.signs
+        new_key, scale = signs.reduction.signed(phi)
+        for side in reversed(nonempty):
             path = (*node.path, rows[side])
-            known = dict(node.known)
-            g, s = phi.direction()
-            known[g] = SIGNS[side] * s
-            dim = self._hull_dim(path) if side == "0" else node.dim
-            self.stack.append(Node(children[side], path, known, w, node.states, dim))
+            if side == "0":
+                reduction = signs.reduction.with_row(phi)
+                child = Node(children[side], path,
+                             NodeSigns(reduction, self._known(reduction, path)),
+                             witnesses[side], node.states)  # type: ignore[arg-type]
+            else:
+                known = dict(signs.known)
+                if new_key is not None:
+                    known[new_key] = SIGNS[side] * scale
+                child = Node(children[side], path, NodeSigns(signs.reduction, known),
+                             witnesses[side], node.states, new_key, False)  # type: ignore
+            self.stack.append(child)
+
+    def _excludes_zero(self, path: tuple[PathRow, ...], phi: Affine, side: str,
+                       proofs: dict[str, Proof]) -> bool:
+        """Whether the proof that the side opposite ``side`` is empty shows that φ cannot
+        vanish on the node either: its constant is < 0, or a strict row other than the split's
+        own has a positive multiplier."""
+        opposite = "-" if side == "+" else "+"
+        proof = proofs.get(opposite)
+        if proof is None:
+            return False
+        rows = self._certificate_rows((*path, PathRow(phi, opposite)))
+        own = len(rows) - 1
+        kappa = sum((m * rows[i][1].const for i, m in proof.items()), _ZERO)
+        return kappa < 0 or any(m > 0 and rows[i][0] == "strict"
+                                for i, m in proof.items() if i != own)
 
     def _child_witnesses(self, node: Node, phi: Affine, sides: Sequence[str],
-                         children: dict[str, int]) -> dict[str, tuple[Fraction, ...] | None]:
+                         children: dict[str, int]
+                         ) -> tuple[dict[str, tuple[Fraction, ...] | None], dict[str, Proof]]:
+        """Per side, a witness, or None with the side's emptiness proof."""
         here = SIGN_TEXT[node.sign_at_witness(phi)]
         found: dict[str, tuple[Fraction, ...] | None] = {}
         if here in sides:
@@ -344,7 +464,7 @@ class Search:
                 self.tree[children[side]] = {"empty": [
                     format_number(proof.get(i, _ZERO))
                     for i in range(self._domain_rows + len(node.path) + 1)]}
-        return found
+        return found, proofs
 
     def _recall(self, path: tuple[PathRow, ...], keys: tuple[FactKey, int]) -> Proof | None:
         """A kept proof that the last row of ``path`` cannot hold, if one applies here."""
@@ -391,6 +511,14 @@ class Search:
                 return candidate
         return None
 
+    def _certificate_rows(self, path: Sequence[PathRow]) -> list[tuple[str, Affine]]:
+        """(kind, function) per row in certificate order (proofs/CERTIFICATE.md section 5)."""
+        rows = [("nonstrict", g) for g in self.domain.inequalities]
+        rows.extend(("equal", e) for e in self.domain.equalities)
+        rows.extend(("equal", r.function) if r.side == "0" else ("strict", r.asserted)
+                    for r in path)
+        return rows
+
     def _certifies(self, path: Sequence[PathRow], proof: Proof) -> bool:
         """Whether ``proof`` proves the node of ``path`` empty."""
         inequalities = len(self.domain.inequalities)
@@ -407,9 +535,6 @@ class Search:
         return self.solver.certifies(self.n, terms)
 
     # -- linear systems ----------------------------------------------------------------------
-
-    def _hull_dim(self, path: Sequence[PathRow]) -> int:
-        return self.n - equality_rank(self._equalities(path), self.n)
 
     def _equalities(self, path: Sequence[PathRow]) -> tuple[Affine, ...]:
         return (*self.domain.equalities, *(r.function for r in path if r.side == "0"))

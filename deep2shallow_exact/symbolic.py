@@ -65,7 +65,7 @@ class Undefined:
 
     layer: int
     neuron: int
-    state: RunState
+    state: RunState | None = None
 
 
 Outcome = Need | Finished | Undefined

@@ -31,14 +31,14 @@ from make_certificates import domain_for
 
 from deep2shallow_exact import kernel
 from deep2shallow_exact.affine import Affine
-from deep2shallow_exact.checker import check, express
+from deep2shallow_exact.checker import check
 from deep2shallow_exact.construction import (
     Closure,
     Shallow,
     Term,
     below,
     closure_of,
-    irredundant,
+    distinct,
     terms_closed_cells,
     terms_faces,
     to_shallow,
@@ -46,8 +46,8 @@ from deep2shallow_exact.construction import (
 from deep2shallow_exact.domain import Domain, box, everywhere
 from deep2shallow_exact.errors import InputError
 from deep2shallow_exact.explain import formula
-from deep2shallow_exact.feasibility import Solver
 from deep2shallow_exact.formats import load_network
+from deep2shallow_exact.linalg import express
 from deep2shallow_exact.network import ReluNetwork
 from deep2shallow_exact.numbers import format_number
 from deep2shallow_exact.regions import Piece, counts_by_dim, enumerate_pieces
@@ -152,7 +152,7 @@ def example_markdown() -> str:
         "",
         f"Local Euler relation Σ_(S ≥ T) (−1)^dim S = (−1)^{n}: holds at {euler} of "
         f"{len(pieces)} pieces (`construction.below`). The general sum minus the shortcut "
-        f"vanishes on the affine hull of T (`checker.express` against T's equality rows): "
+        f"vanishes on the affine hull of T (`linalg.express` against T's equality rows): "
         f"{agree} of {len(pieces)} pieces. The general sum has {nonzero} nonzero h_T, the "
         f"shortcut {sum(not t.h[0].is_zero for t in shortcut)}.",
         "",
@@ -167,16 +167,15 @@ def example_markdown() -> str:
 def _pruning_lines(pieces: Sequence[Piece], shortcut: Sequence[Term],
                    result: Shallow) -> list[str]:
     kept = [t for t in shortcut if not t.h[0].is_zero]
-    # The same pruning to_shallow applies, redone here to show each closure before and after.
-    solver = Solver(BACKEND)
+    # The same step to_shallow applies, redone here to show each closure before and after.
     rows = [[f"T{pieces.index(t.piece) + 1}", _affine(t.h[0]), _closure_text(closure_of(t.piece)),
-             _closure_text(irredundant(closure_of(t.piece), solver))] for t in kept]
+             _closure_text(distinct(closure_of(t.piece)))] for t in kept]
     return [
         f"**Terms**: {len(kept)} pieces have h_T ≠ 0 (the others get no neuron); "
         f"{result.terms} terms in `to_shallow`. Closure constraints "
-        "(`construction.closure_of`, then `construction.irredundant`):",
+        "(`construction.closure_of`, then `construction.distinct`):",
         "",
-        *_table(["T", "h_T", "cl T (strict rows relaxed)", "after pruning"], rows),
+        *_table(["T", "h_T", "cl T (strict rows relaxed)", "rows of the gates"], rows),
         "",
     ]
 

@@ -459,13 +459,14 @@ def test_open_scope_on_a_flat_domain_is_refused_not_vacuous() -> None:
 
 
 def test_reused_emptiness_proofs_pass_the_kernel():
-    # As in test_regions: the proofs that x1 + 1 < 0 and x1 + 1 = 0 are empty on the square
-    # are found once, under the first child of the split on x2 = 1/2, and reused in the others;
-    # the certificate built from them must still pass the trusted kernel.
-    a = relu_net(([[0, 1], [1, 0]], [F(-1, 2), 1]), ([[1, 1]], [0]))
-    b = relu_net(([[0, 2], [3, 0], [1, 0]], [-1, 3, 2]), ([[F(1, 2), F(1, 3), 0]], [0]))
+    # The proofs that −x1 − 1 > 0 and −x1 − 1 = 0 are empty on the square are found once,
+    # under the first child of the split on x2 = 1/2 (asked for first: at the root witness
+    # (0, 0) neither function is positive, so the first one needed is split on), and reused in
+    # the others; the certificate built from them must still pass the trusted kernel.
+    a = relu_net(([[0, 1], [-1, 0]], [F(-1, 2), -1]), ([[1, 1]], [0]))
+    b = relu_net(([[0, 2], [-3, 0], [1, 0]], [-1, -3, 2]), ([[F(1, 2), F(1, 3), 0]], [0]))
     seen = []
-    result = check(a, b, box([F(0), F(0)], [F(1), F(1)]), progress=seen.append)
+    result = check(a, b, box([F(0), F(0)], [F(1), F(1)]), "everywhere", progress=seen.append)
     assert_proven(result, a, b, [(F(0), F(1, 2)), (F(1), F(1))])
     assert seen and seen[-1].reused_proofs >= 4
 

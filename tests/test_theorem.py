@@ -10,10 +10,9 @@ from pathlib import Path
 import pytest
 
 from deep2shallow_exact.affine import Affine
-from deep2shallow_exact.construction import closure_of, irredundant, terms_faces, to_shallow
+from deep2shallow_exact.construction import closure_of, distinct, terms_faces, to_shallow
 from deep2shallow_exact.domain import box, everywhere
 from deep2shallow_exact.evaluation import evaluate
-from deep2shallow_exact.feasibility import Solver
 from deep2shallow_exact.regions import counts_by_dim, enumerate_pieces
 from deep2shallow_exact.search import primitive
 
@@ -104,12 +103,13 @@ def test_h_by_hand(pieces):
     assert general["+00"] == affine(1, 1, -1) + affine(1, 0, -1) - affine(1, 0, -1)
 
 
-def test_pruned_closure_by_hand(pieces):
+def test_gate_rows_by_hand(pieces):
     (region,) = [p for p in pieces if p.signs == "+-+"]
-    pruned = irredundant(closure_of(region), Solver("exact"))
-    # cl = {x1 ≥ 0, x2 ≤ 0, x1 ≥ 1}; x1 ≥ 0 follows from x1 ≥ 1.
-    assert set(pruned.nonneg) == {affine(0, -1, 0), affine(1, 0, -1)}
-    assert pruned.zero == ()
+    rows = distinct(closure_of(region))
+    # cl = {x1 ≥ 0, x2 ≤ 0, x1 ≥ 1}: x1 ≥ 0 follows from x1 ≥ 1 but stays (one row per neuron,
+    # so that outside cl T some single row is violated on a whole piece).
+    assert set(rows.nonneg) == {affine(1, 0, 0), affine(0, -1, 0), affine(1, 0, -1)}
+    assert rows.zero == ()
 
 
 def test_shallow_network_by_hand():

@@ -25,8 +25,15 @@ _NETWORK_KEYS = frozenset({"format", "version", "kind", "layers", "gating", "val
 
 
 def _layer_document(layer: Layer) -> dict:
-    return {"weights": [[format_number(v) for v in row] for row in layer.weights],
-            "bias": [format_number(v) for v in layer.bias]}
+    """Dense rows, or the sparse form of DESIGN section 8 where that is shorter (a sparse
+    entry takes about three dense ones): files grow with the nonzero weights."""
+    bias = [format_number(v) for v in layer.bias]
+    if 3 * layer.nonzeros < layer.out_dim * layer.in_dim:
+        return {"weights": {"rows": layer.out_dim, "cols": layer.in_dim,
+                            "entries": [[i, j, format_number(w)]
+                                        for i, row in enumerate(layer.rows) for j, w in row]},
+                "bias": bias}
+    return {"weights": [[format_number(v) for v in row] for row in layer.weights], "bias": bias}
 
 
 def network_to_document(net: Network, extra: dict | None = None) -> dict:
@@ -55,10 +62,19 @@ def _layers(doc: dict, field: str, where: str) -> tuple[Layer, ...]:
         if not isinstance(item, dict):
             raise InputError(f"{at}: expected an object with weights and bias")
         weights, bias = item.get("weights"), item.get("bias")
-        if not isinstance(weights, list) or not all(isinstance(row, list) for row in weights):
-            raise InputError(f"{at}: weights: expected a list of rows (lists of numbers)")
         if not isinstance(bias, list):
             raise InputError(f"{at}: bias: expected a list of numbers")
+        if isinstance(weights, dict):
+            if set(weights) != {"rows", "cols", "entries"} or not isinstance(
+                    weights["entries"], list):
+                raise InputError(f"{at}: weights: a sparse matrix is "
+                                 '{"rows": m, "cols": n, "entries": [[i, j, w], ...]}')
+            layers.append(Layer.build_sparse(weights["rows"], weights["cols"],
+                                             weights["entries"], bias, at))
+            continue
+        if not isinstance(weights, list) or not all(isinstance(row, list) for row in weights):
+            raise InputError(f"{at}: weights: expected a list of rows (lists of numbers) or "
+                             '{"rows": m, "cols": n, "entries": [[i, j, w], ...]}')
         layers.append(Layer.build(weights, bias, at))
     return tuple(layers)
 
