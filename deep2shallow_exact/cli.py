@@ -35,6 +35,7 @@ from .formats import (
     load_network,
     load_vnnlib_box,
     network_to_document,
+    parse_json_text,
     read_network_file,
     save_network,
 )
@@ -331,10 +332,9 @@ def cmd_regions(args: argparse.Namespace) -> int:
 
 
 def _read_checkpoint(path: str) -> dict:
-    try:
-        doc = json.loads(Path(path).read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise InputError(f"{path}: cannot read checkpoint: {exc}") from None
+    # The network readers' JSON rules: the kernel's number grammar and duplicate-key rule,
+    # and one line (not a RecursionError) for brackets nested too deeply.
+    doc = parse_json_text(read_text(path), path)
     if not isinstance(doc, dict) or doc.get("format") != CHECKPOINT_FORMAT:
         raise InputError(f"{path}: not a {CHECKPOINT_FORMAT} file")
     return doc

@@ -14,6 +14,7 @@ from pathlib import Path
 from .affine import Affine
 from .errors import InputError, read_text
 from .feasibility import Emptiness, LinearSystem, Solver
+from .kernel import json_object
 from .linalg import equality_rank
 from .numbers import parse_rational
 
@@ -100,11 +101,22 @@ def load_polytope(path: str | Path, n: int) -> Domain:
     "inequalities": [{"a": [...], "b": ...}] meaning a·x ≤ b, "equalities": [...] a·x = b}."""
     where = str(path)
     text = read_text(path)
+
+    def refuse_constant(name: str) -> object:
+        raise InputError(f"{where}: {name} is not valid JSON")
+
+    # As formats.json_format.parse_json_text (which this module cannot import: the formats
+    # import it): the kernel's number grammar (decimals read exactly, exponents bounded), its
+    # duplicate-key rule, and one line for brackets nested past the recursion limit.
     try:
-        # parse_rational reads decimals exactly and bounds exponents (no 1e999999999 hang).
-        doc = json.loads(text, parse_float=lambda number: parse_rational(number, where))
-    except json.JSONDecodeError as exc:
+        doc = json.loads(text, parse_float=lambda number: parse_rational(number, where),
+                         parse_constant=refuse_constant, object_pairs_hook=json_object)
+    except InputError:
+        raise
+    except ValueError as exc:  # JSONDecodeError, a duplicate key, an integer too long to convert
         raise InputError(f"{where}: malformed JSON: {exc}") from None
+    except RecursionError:
+        raise InputError(f"{where}: malformed JSON: brackets nested too deeply") from None
     if not isinstance(doc, dict) or doc.get("format") != POLYTOPE_FORMAT:
         raise InputError(f"{where}: format: expected {POLYTOPE_FORMAT!r}")
     if doc.get("version") != 1:

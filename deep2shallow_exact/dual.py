@@ -280,7 +280,8 @@ def _text_points(text: str, n: int, where: str) -> list[tuple[Fraction, ...]]:
         stripped = line.strip()
         if not stripped or stripped.startswith("#"):
             continue
-        parts = stripped.split(",")
+        # Spaces around the commas separate values; within a value the kernel's grammar has none.
+        parts = [part.strip() for part in stripped.split(",")]
         if len(parts) != n:
             raise InputError(f"{where}: line {number} has {len(parts)} coordinates, "
                              f"the network takes {n}")

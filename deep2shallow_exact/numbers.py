@@ -2,15 +2,19 @@
 
 Rationals are :class:`fractions.Fraction`. The two infinities are the singletons
 :data:`POS_INF` and :data:`NEG_INF`; an *extended* number is either.
+
+A number written as text is read with the trusted kernel's grammar
+(:func:`~deep2shallow_exact.kernel.parse_number`), and nothing else: what a file says is read
+the same way by the package and by the kernel that checks its certificates.
 """
 
 from __future__ import annotations
 
 import numbers
-import re
 from dataclasses import dataclass
 from fractions import Fraction
 
+from . import kernel
 from .errors import InputError, UndefinedError
 
 
@@ -26,10 +30,6 @@ class Infinity:
     def __repr__(self) -> str:
         return "inf" if self.sign > 0 else "-inf"
 
-
-# Fraction("1e-100000000") would build a hundred-million-digit integer before failing.
-MAX_EXPONENT = 10_000
-_EXPONENT = re.compile(r"[eE]\s*([+-]?\d+)\s*$")
 
 POS_INF = Infinity(1)
 NEG_INF = Infinity(-1)
@@ -55,8 +55,17 @@ def parse_rational(text: object, where: str) -> Fraction:
     return value
 
 
+# The kernel's spellings of the infinities (kernel._number), and no others.
+_INFINITIES = {"inf": POS_INF, "+inf": POS_INF, "-inf": NEG_INF}
+
+
 def parse_extended(text: object, where: str) -> Extended:
-    """Read a number of the network format: integer, "p/q", decimal, "inf" or "-inf"."""
+    """Read a number of the network format: integer, "p/q", decimal, "inf", "+inf" or "-inf".
+
+    Text follows the kernel's grammar exactly (ASCII digits; no spaces, underscores or other
+    spellings of infinity; exponents within ±kernel.MAX_EXPONENT). Python and NumPy integers,
+    Fractions and finite floats handed in through the API are read as the exact values they
+    are (a float is its binary value; JSON numbers never arrive as floats)."""
     if isinstance(text, bool):
         raise InputError(f"{where}: {text!r} is not a number")
     if isinstance(text, Infinity):
@@ -69,20 +78,36 @@ def parse_extended(text: object, where: str) -> Extended:
             raise InputError(f"{where}: {text!r} is not a rational number")
         return Fraction(text)
     if isinstance(text, str):
-        stripped = text.strip()
-        lowered = stripped.lower()
-        if lowered in ("inf", "+inf", "infinity", "+infinity"):
-            return POS_INF
-        if lowered in ("-inf", "-infinity"):
-            return NEG_INF
-        exponent = _EXPONENT.search(stripped)
-        if exponent and abs(int(exponent.group(1))) > MAX_EXPONENT:
-            raise InputError(f"{where}: {text!r} has an exponent beyond ±{MAX_EXPONENT}")
-        try:
-            return Fraction(stripped)
-        except (ValueError, ZeroDivisionError):
-            raise InputError(f"{where}: {text!r} is not a rational number") from None
+        infinity = _INFINITIES.get(text)
+        if infinity is not None:
+            return infinity
+        value = kernel.parse_number(text)
+        if value is None:
+            raise InputError(f"{where}: {_refusal(text)}")
+        return value
     raise InputError(f"{where}: {text!r} is not a number")
+
+
+_NUMBER_CHARACTERS = frozenset("0123456789+-/.eE")
+
+
+def _refusal(text: str) -> str:
+    """Why ``text``, refused by kernel.parse_number, is not a number (one line, short)."""
+    shown = repr(text) if len(text) <= 40 else repr(text[:40]) + "…"
+    # Well formed, yet refused: say which bound it passes. (The character test first spares
+    # most refusals a second run of the kernel's regex.)
+    if set(text) <= _NUMBER_CHARACTERS and kernel.NUMBER.fullmatch(text):
+        mantissa, _, exponent = text.lower().partition("e")
+        digits = exponent.lstrip("+-").lstrip("0")  # no int(): it may have 10**5 digits
+        if len(digits) > len(str(kernel.MAX_EXPONENT)) or int(digits or 0) > kernel.MAX_EXPONENT:
+            return f"{shown} has an exponent beyond ±{kernel.MAX_EXPONENT}"
+        if "/" in mantissa and not mantissa.partition("/")[2].strip("0"):
+            return f"{shown} is not a rational number (its denominator is 0)"
+        return f"{shown} is not a rational number this tool reads (too many digits)"
+    if text.strip().lower().lstrip("+-").strip() in ("inf", "infinity"):
+        return f'{shown} is not a number: write an infinity as "inf", "+inf" or "-inf"'
+    return (f"{shown} is not a rational number (an integer, \"p/q\" or a decimal such as "
+            "-1.25e-3, in ASCII digits without spaces or underscores)")
 
 
 def format_number(value: Extended) -> str:

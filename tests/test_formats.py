@@ -9,9 +9,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from deep2shallow_exact import kernel
 from deep2shallow_exact.domain import box
 from deep2shallow_exact.errors import InputError
 from deep2shallow_exact.evaluation import evaluate
@@ -20,6 +21,7 @@ from deep2shallow_exact.formats import (
     load_vnnlib_box,
     network_from_document,
     network_to_document,
+    parse_json_text,
     read_network_file,
     save_network,
 )
@@ -226,6 +228,78 @@ def test_unreadable_json(tmp_path: Path, text: str, fragment: str) -> None:
     raises_input_error(path, fragment)
 
 
+# One number grammar and one duplicate-key rule with the kernel (issue 12, item 13).
+
+@pytest.mark.parametrize("text", ["1_000", " 1/2 ", "Infinity", "-Infinity", "INF", " inf",
+                                  "1e99999", "1e5000", "\u0661", "1 / 2", "0x10"])
+def test_network_loader_refuses_what_the_kernel_refuses(tmp_path: Path, text: str) -> None:
+    assert kernel.parse_number(text) is None
+    for layer, field, at in ((0, "weights", "layers[0].weights[0][1]"),
+                             (1, "bias", "layers[1].bias[0]")):
+        path = tmp_path / "net.json"
+        path.write_text(json.dumps(_with_entry(layer, field, text)))
+        raises_input_error(path, at)
+
+
+@pytest.mark.parametrize("literal", ["1e5000", "-1E99999", "1.5e-4301"])
+def test_a_json_number_literal_beyond_the_exponent_bound_is_refused(tmp_path: Path,
+                                                                     literal: str) -> None:
+    path = tmp_path / "net.json"
+    path.write_text(json.dumps(_document()).replace('"bias": [0, 0]', f'"bias": [{literal}, 0]'))
+    raises_input_error(path, f"exponent beyond ±{kernel.MAX_EXPONENT}")
+
+
+def _repeat(key: str, value: str, after: str) -> str:
+    """The text of the standard document with ``"key": value`` written a second time, just
+    after the first occurrence of ``after``."""
+    text = json.dumps(_document())
+    head, sep, tail = text.partition(after)
+    assert sep
+    return f'{head}{sep}"{key}": {value}, {tail}'
+
+
+@pytest.mark.parametrize(("text", "key"), [
+    (_repeat("bias", "[1, 1]", '{"weights": [[1, 2], [3, 4]], '), "bias"),
+    (_repeat("weights", "[[0, 0], [0, 0]]", '{"weights": [[1, 2], [3, 4]], '), "weights"),
+    (_repeat("version", "1", '"version": 1, '), "version"),
+    (_repeat("kind", '"dgn"', '"kind": "relu", '), "kind"),
+])
+def test_network_file_with_a_repeated_key_is_refused(tmp_path: Path, text: str,
+                                                     key: str) -> None:
+    path = tmp_path / "net.json"
+    path.write_text(text)
+    raises_input_error(path, f"malformed JSON: duplicate key '{key}'")
+    with pytest.raises(InputError, match=f"^x.json: malformed JSON: duplicate key '{key}'$"):
+        parse_json_text(text, "x.json")
+
+
+def _kernel_reads(text: str) -> bool:
+    try:
+        kernel._number(text, "here", True)
+    except kernel._Reject:
+        return False
+    return True
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.one_of(st.text(alphabet="0123456789+-/.eE _inf\u0661", max_size=10),
+                 st.from_regex(kernel.NUMBER, fullmatch=True)))
+@example(" 1")
+@example("1_0")
+@example("Infinity")
+@example("+inf")
+@example("1e5000")
+@example("1e" + "9" * 5000)
+def test_network_loader_reads_a_string_entry_iff_the_kernel_does(text: str) -> None:
+    try:
+        network_from_document(_with_entry(1, "bias", text), "doc.json")
+    except InputError as exc:
+        assert not _kernel_reads(text), (text, exc)
+        assert str(exc).startswith("doc.json: layers[1].bias[0]: ") and "\n" not in str(exc)
+    else:
+        assert _kernel_reads(text), text
+
+
 def test_missing_and_unknown_files(tmp_path: Path) -> None:
     for name in ("absent.json", "absent.npz", "absent.nnet", "absent.onnx", "absent.pt"):
         raises_input_error(tmp_path / name, "no such file")
@@ -368,11 +442,25 @@ def test_nnet_folds_the_normalization_exactly(tmp_path: Path) -> None:
     (TINY_NNET.replace("0.5,2,", "0.5,abc,"), ["line 11", "layer 1 weights row 1", "'abc'"]),
     (TINY_NNET.replace("2,2,1,\n", "3,2,1,\n"), ["layer sizes"]),
     (TINY_NNET.replace("2,2,1,2,", "x,2,1,2,"), ["numLayers", "'x'"]),
-], ids=["zero-range", "truncated", "trailing", "bad-number", "sizes", "bad-count"])
+    # The kernel's number grammar: ASCII digits, no underscores (int() and Fraction() take both).
+    (TINY_NNET.replace("2,2,1,2,", "\u0662,2,1,2,"), ["line 3", "numLayers", "'\u0662'"]),
+    (TINY_NNET.replace("2,2,1,2,", "2,2,1,2_0,"), ["line 3", "maxLayerSize", "'2_0'"]),
+    (TINY_NNET.replace("0.5,2,", "0.5,2_0,"), ["line 11", "layer 1 weights row 1", "'2_0'"]),
+    (TINY_NNET.replace("0.7,\n", "Infinity,\n"), ["line 15", "layer 2 biases", "'Infinity'"]),
+    (TINY_NNET.replace("0.7,\n", "7e-99999,\n"), ["line 15", "exponent"]),
+], ids=["zero-range", "truncated", "trailing", "bad-number", "sizes", "bad-count",
+        "unicode-count", "underscore-count", "underscore", "infinity", "exponent"])
 def test_bad_nnet(tmp_path: Path, text: str, fragments: list[str]) -> None:
     path = tmp_path / "tiny.nnet"
     path.write_text(text)
     raises_input_error(path, *fragments)
+
+
+def test_nnet_reads_scientific_notation_exactly(tmp_path: Path) -> None:
+    plain, scientific = tmp_path / "plain.nnet", tmp_path / "sci.nnet"
+    plain.write_text(TINY_NNET)
+    scientific.write_text(TINY_NNET.replace("0.5,2,", "5e-1,2E0,").replace("0.7,", "+.7,"))
+    assert load_network(scientific) == load_network(plain)
 
 
 # --- ONNX -------------------------------------------------------------------------------------
@@ -564,6 +652,9 @@ def test_vnnlib_forms(tmp_path: Path) -> None:
     ("(assert (or (<= X_0 1) (>= X_0 2)))", ["(or", "box"]),
     ("(assert (<= X_7 1))", ["X_7", "2 inputs"]),
     ("(assert (<= X_0 abc))", ["'abc'"]),
+    ("(assert (<= X_0 1_000))", ["'1_000'"]),
+    ("(assert (<= X_0 \u0661))", ["'\u0661'"]),
+    ("(assert (<= X_0 1e99999))", ["exponent"]),
     ("(declare-const X_4 Real)", ["X_4", "2 inputs"]),
     ("(assert (>= X_0 1)) (assert (<= X_0 0)) (assert (>= X_1 0)) (assert (<= X_1 0))",
      ["lower bound 1 above upper 0"]),
@@ -576,6 +667,21 @@ def test_bad_vnnlib(tmp_path: Path, text: str, fragments: list[str]) -> None:
     assert str(info.value).startswith(f"{path}:")
     for fragment in fragments:
         assert fragment in str(info.value)
+
+
+def test_vnnlib_deeply_nested_is_a_one_line_error(tmp_path: Path) -> None:
+    path = tmp_path / "p.vnnlib"
+    path.write_text("(assert " + "(" * 100_000 + "<= X_0 1" + ")" * 100_001)
+    with pytest.raises(InputError) as info:
+        load_vnnlib_box(path, 2)
+    assert str(info.value) == f"{path}: line 1: brackets nested too deeply"
+
+
+def test_vnnlib_scientific_constants(tmp_path: Path) -> None:
+    path = tmp_path / "p.vnnlib"
+    path.write_text("(assert (>= X_0 -1.5e-1))(assert (<= X_0 2E1))(assert (= X_1 (- 1/4)))")
+    domain = load_vnnlib_box(path, 2)
+    assert domain.inequalities == box([F(-3, 20), F(-1, 4)], [F(20), F(-1, 4)]).inequalities
 
 
 def test_vnnlib_missing_file(tmp_path: Path) -> None:

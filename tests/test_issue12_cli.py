@@ -439,3 +439,79 @@ def test_help_loads_no_heavy_library():
                           timeout=120, check=True)
     assert "usage: deep2shallow" in proc.stdout
     assert proc.stdout.strip().endswith("loaded: []")
+
+
+# -- item 13: one number grammar and one duplicate-key rule for every JSON reader ----------------
+
+NESTED = "[" * 100_000 + "]" * 100_000
+
+
+def run_subprocess(*argv: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "deep2shallow_exact.cli", *argv],
+                          capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("option", ["--polytope", "--checkpoint"])
+def test_deeply_nested_polytope_or_checkpoint_is_a_one_line_error(tmp_path, option):
+    path = write(tmp_path, "d.json", NESTED)
+    proc = run_subprocess("regions", TINY, option, path)
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr and "RecursionError" not in proc.stderr
+    assert proc.stderr.strip().splitlines() == [
+        f"deep2shallow: error: {path}: malformed JSON: brackets nested too deeply"]
+
+
+def test_polytope_with_a_repeated_key_is_refused(capsys, tmp_path):
+    text = ('{"format": "deep2shallow-exact/polytope", "version": 1, "inequalities": '
+            '[{"a": [1, 0], "b": 5, "b": 1}]}')
+    path = write(tmp_path, "p.json", text)
+    code, out, err = run(capsys, "regions", TINY, "--polytope", path)
+    line = one_line_error(code, err)
+    assert line == f"deep2shallow: error: {path}: malformed JSON: duplicate key 'b'"
+    assert out == ""
+
+
+@pytest.mark.parametrize(("entry", "fragment"), [
+    ('"1_000"', "'1_000'"), ('" 1/2 "', "' 1/2 '"), ('"Infinity"', "'Infinity'"),
+    ("1e99999", "exponent"), ('"\\u0661"', "inequalities[0].b"), ("NaN", "NaN"),
+])
+def test_polytope_numbers_follow_the_kernel_grammar(capsys, tmp_path, entry, fragment):
+    text = ('{"format": "deep2shallow-exact/polytope", "version": 1, "inequalities": '
+            f'[{{"a": [1, 0], "b": {entry}}}]}}')
+    path = write(tmp_path, "p.json", text)
+    code, _, err = run(capsys, "regions", TINY, "--polytope", path)
+    line = one_line_error(code, err)
+    assert line.startswith(f"deep2shallow: error: {path}: ") and fragment in line, line
+
+
+def test_checkpoint_with_a_repeated_key_is_refused(capsys, tmp_path):
+    ckpt = tmp_path / "run.ckpt"
+    code, _, err = run(capsys, "regions", TINY, "--max-pieces", "2", "--checkpoint", str(ckpt))
+    assert code == 0, err
+    text = ckpt.read_text()
+    assert text.count('"scope": "everywhere"') == 1
+    ckpt.write_text(text.replace('"scope": "everywhere"',
+                                 '"scope": "open", "scope": "everywhere"'))
+    code, _, err = run(capsys, "regions", TINY, "--checkpoint", str(ckpt))
+    line = one_line_error(code, err)
+    assert line == f"deep2shallow: error: {ckpt}: malformed JSON: duplicate key 'scope'"
+
+
+def test_points_file_with_a_repeated_key_is_refused(capsys, tmp_path):
+    path = write(tmp_path, "p.json", '{"points": [[1, 2]], "points": [[0, 0], [1, 1]]}')
+    code, _, err = run(capsys, "npk", JUMP, "--points", path)
+    line = one_line_error(code, err)
+    assert line == f"deep2shallow: error: {path}: malformed JSON: duplicate key 'points'"
+
+
+def test_network_file_with_a_repeated_key_or_loose_number_is_refused(capsys, tmp_path):
+    doc = json.dumps(relu_doc([([[1]], [0]), ([[1]], [0])]))
+    repeated = write(tmp_path, "r.json", doc.replace('"bias": [0]', '"bias": [0], "bias": [5]', 1))
+    code, _, err = run(capsys, "evaluate", repeated, "--at=1", "--json")
+    assert one_line_error(code, err) == (
+        f"deep2shallow: error: {repeated}: malformed JSON: duplicate key 'bias'")
+    for text in ("1_000", " 1/2 ", "Infinity"):
+        loose = write(tmp_path, "l.json", doc.replace('"bias": [0]', f'"bias": ["{text}"]', 1))
+        code, _, err = run(capsys, "evaluate", loose, "--at=1", "--json")
+        line = one_line_error(code, err)
+        assert f"{loose}: layers[0].bias[0]: {text!r}" in line, line

@@ -14,6 +14,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from ..errors import InputError, read_text
+from ..kernel import json_object
 from ..network import GatedNetwork, Layer, Network, ReluNetwork
 from ..numbers import format_number, parse_rational
 from ._shared import located
@@ -112,17 +113,21 @@ def _refuse_constant(name: str) -> object:
 
 
 def _exact_decimal(text: str) -> Fraction:
-    # parse_rational bounds the exponent: Fraction("1e999999999") would never finish.
+    # The kernel's grammar and exponent bound (Fraction("1e999999999") would never finish).
     return parse_rational(text, "number")
 
 
 def parse_json_text(text: str, where: str) -> object:
-    """Parse JSON with every number literal read exactly (0.1 is 1/10)."""
+    """Parse JSON as the kernel does: every number literal read exactly (0.1 is 1/10) with the
+    kernel's number grammar, NaN and Infinity refused, and a repeated key in any object an
+    error (kernel.json_object), so the package and the kernel never read one text as two
+    different documents."""
     try:
-        return json.loads(text, parse_float=_exact_decimal, parse_constant=_refuse_constant)
+        return json.loads(text, parse_float=_exact_decimal, parse_constant=_refuse_constant,
+                          object_pairs_hook=json_object)
     except InputError as exc:
         raise InputError(f"{where}: {exc}") from None
-    except ValueError as exc:  # json.JSONDecodeError, or an integer too long to convert
+    except ValueError as exc:  # JSONDecodeError, a duplicate key, an integer too long to convert
         raise InputError(f"{where}: malformed JSON: {exc}") from None
     except RecursionError:  # brackets nested deeper than Python's recursion limit
         raise InputError(f"{where}: malformed JSON: brackets nested too deeply") from None

@@ -19,7 +19,8 @@ The input minimums and maximums are NOT part of the loaded function: the referen
 inputs to [min, max] before normalizing, which is not affine. They are checked to be numbers and
 otherwise ignored; to stay inside them, give a box domain (for example ``--box``).
 
-Every value is read as the exact decimal it spells.
+Every value is read as the exact decimal it spells, with the kernel's number grammar
+(integers, decimals, scientific notation such as ``-1.25e-3``; ASCII digits).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from ..errors import InputError, read_text
+from ..kernel import parse_number
 from ..network import ReluNetwork
 from ..numbers import parse_rational
 from ._shared import LayerChain, located
@@ -55,10 +57,10 @@ class _Values:
 
     def count(self, what: str) -> int:
         token = self._next(what)
-        try:
-            value = int(token)
-        except ValueError:
-            value = 0
+        # The kernel's number grammar, as for every other value (int() would also take
+        # underscores and non-ASCII digits).
+        number = parse_number(token)
+        value = int(number) if number is not None and number.denominator == 1 else 0
         if value < 1:
             raise InputError(f"{self._where}: line {self.line}: {what}: expected a positive "
                              f"integer, found {token!r}")

@@ -3,8 +3,9 @@
 Inputs are the constants X_0, X_1, ...; the box is read from assertions that bound one input by
 a constant: ``(assert (<= X_i c))``, ``(assert (>= X_i c))``, the mirrored forms with the
 constant first, ``=``, and conjunctions ``(and ...)`` of these. Constants are exact decimals
-(or ``(- c)``). Assertions that mention only outputs (Y_j) are the property, not the domain, and
-are skipped. Any other constraint on the inputs is not a box and is refused.
+(or ``(- c)``), read with the kernel's number grammar (integers, "p/q", decimals such as
+``-1.25e-3``; ASCII digits). Assertions that mention only outputs (Y_j) are the property, not
+the domain, and are skipped. Any other constraint on the inputs is not a box and is refused.
 """
 
 from __future__ import annotations
@@ -26,6 +27,11 @@ _INPUT = re.compile(r"X_(\d+)")
 _OUTPUT = re.compile(r"Y_(\d+)")
 
 
+# Far deeper than any box assertion; the readers below recurse, and Python's stack does not
+# go much past a thousand frames.
+MAX_DEPTH = 200
+
+
 def _parse(text: str, where: str) -> list[SExpr]:
     """The top-level S-expressions of the file, with line numbers for bracket errors."""
     stack: list[list[SExpr]] = [[]]
@@ -34,6 +40,9 @@ def _parse(text: str, where: str) -> list[SExpr]:
         if token.startswith(";"):
             continue
         if token == "(":
+            if len(stack) > MAX_DEPTH:
+                line = text.count("\n", 0, match.start()) + 1
+                raise InputError(f"{where}: line {line}: brackets nested too deeply")
             stack.append([])
         elif token == ")":
             if len(stack) == 1:
