@@ -88,7 +88,8 @@ def parse_box(text: str, n: int) -> Domain:
         raise InputError(f"--box: gives {len(parts)} intervals, the network takes {n} inputs")
     lows, highs = [], []
     for i, part in enumerate(parts):
-        bounds = part.split(":")
+        # Spaces around "," and ":" separate; the numbers themselves follow the kernel's grammar.
+        bounds = [bound.strip() for bound in part.split(":")]
         if len(bounds) != 2:
             raise InputError(f"--box: interval {i + 1} {part!r} is not of the form lo:hi")
         lows.append(parse_rational(bounds[0], f"--box interval {i + 1} lower bound"))
