@@ -125,6 +125,23 @@ class Affine:
         return tuple(v // g for v in ints)
 
 
+Scaled = tuple[tuple[int, ...], int]
+"""A rational point as integer numerators over one positive common denominator."""
+
+
+def scaled(point: Sequence[Fraction]) -> Scaled:
+    denominator = math.lcm(*(v.denominator for v in point))
+    return tuple(v.numerator * (denominator // v.denominator) for v in point), denominator
+
+
+def sign_at(f: Affine, point: Scaled) -> int:
+    """The sign of f at a scaled point, in integer arithmetic (Fractions are slow here)."""
+    numerators, denominator = point
+    ints = f.integers()
+    value = ints[-1] * denominator + sum(a * p for a, p in zip(ints, numerators) if a)
+    return (value > 0) - (value < 0)
+
+
 def primitive(f: Affine) -> Affine:
     """f scaled by a positive factor to coprime integer coefficients (sign-preserving)."""
     ints = f.integers()

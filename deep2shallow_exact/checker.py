@@ -24,7 +24,7 @@ from .kernel import CERTIFICATE_FORMAT, CERTIFICATE_VERSION, Verdict
 from .linalg import express
 from .network import Network, ReluNetwork
 from .numbers import Extended, Infinity, format_number
-from .search import Leaf, Search, SearchStats
+from .search import Leaf, NodeSigns, PathRow, Search, SearchStats, path_signs
 from .symbolic import Finished
 
 Output = tuple[Extended, ...] | str
@@ -142,6 +142,52 @@ def check(a: Network, b: Network, domain: Domain | None = None, scope: str = "au
                              f"checker wrote, at {verdict.path or 'the top'}: {verdict.reason}")
     return CheckResult("PROVEN", scope, search.stats.leaves, certificate=certificate,
                        kernel=verdict, stats=search.stats)
+
+
+def prove_on_tree(a: Network, b: Network, domain: Domain, tree: list[dict | None],
+                  maps_at: Callable[[int, NodeSigns],
+                                    tuple[Sequence[Affine], Sequence[Affine]] | None]
+                  ) -> CheckResult | None:
+    """PROVEN on a tree made already — by the enumeration of ``a``'s pieces, say, whose piece
+    leaves hold their witnesses — if the kernel accepts it: its splits and empty leaves are
+    taken as they are, and every piece leaf gets the λ of the affine maps that ``maps_at``
+    says the two networks are there (by the leaf's index, from the signs its path gives).
+    Scope everywhere. None where that does not do — no maps, or maps that differ on a piece,
+    or a certificate the kernel does not accept — and a search must decide instead."""
+    tree = list(tree)
+    stack: list[tuple[int, tuple[PathRow, ...]]] = [(0, ())]
+    leaves = 0
+    while stack:
+        index, path = stack.pop()
+        entry = tree[index]
+        if entry is None or "empty" in entry:
+            continue
+        if "split" in entry:
+            phi = Affine.from_row(entry["split"], "tree")
+            stack.extend((child, (*path, PathRow(phi, side)))
+                         for side, child in reversed(list(entry["children"].items())))
+            continue
+        maps = maps_at(index, path_signs(domain, path))
+        if maps is None or any(isinstance(v, Infinity) for m in maps for v in m):
+            return None
+        equalities = (*domain.equalities, *(r.function for r in path if r.side == "0"))
+        lambdas = []
+        for first, second in zip(*maps):
+            combination = express(first - second, equalities)
+            if combination is None:
+                return None
+            lambdas.append([format_number(v) for v in combination])
+        tree[index] = {"piece": {"witness": entry["piece"]["witness"], "lambda": lambdas}}
+        leaves += 1
+    certificate = {
+        "format": CERTIFICATE_FORMAT, "version": CERTIFICATE_VERSION,
+        "networks": [network_to_document(a), network_to_document(b)],
+        "domain": domain.to_document(), "scope": "everywhere", "tree": tree,
+    }
+    verdict = kernel.verify(certificate)
+    if not verdict.valid:
+        return None
+    return CheckResult("PROVEN", "everywhere", leaves, certificate=certificate, kernel=verdict)
 
 
 def _piece_entry(leaf: Leaf, search: Search, outputs: int) -> dict | None:

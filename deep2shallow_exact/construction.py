@@ -16,14 +16,16 @@ from dataclasses import dataclass, replace
 from fractions import Fraction
 from itertools import product
 
-from .affine import Affine, combination, primitive
-from .checker import CheckResult, check
+from .affine import Affine, Scaled, combination, primitive, scaled, sign_at
+from .checker import CheckResult, check, prove_on_tree
+from .demand import DemandProgram
 from .domain import Domain, everywhere
 from .errors import InputError
 from .network import GatedNetwork, Layer, Network, ReluNetwork
 from .numbers import NEG_INF, Extended
 from .piece import Piece
 from .regions import PieceEnumeration
+from .search import NodeSigns
 
 METHODS = ("faces", "closed-cells")
 
@@ -36,7 +38,11 @@ class Closure:
     zero: tuple[Affine, ...]
 
     def contains(self, x: Sequence[Fraction]) -> bool:
-        return all(g(x) >= 0 for g in self.nonneg) and all(e(x) == 0 for e in self.zero)
+        return self.contains_scaled(scaled(x))
+
+    def contains_scaled(self, point: Scaled) -> bool:
+        return all(sign_at(g, point) >= 0 for g in self.nonneg) and all(
+            sign_at(e, point) == 0 for e in self.zero)
 
     def violations(self) -> tuple[Affine, ...]:
         """Functions that are ≥ 0 everywhere, and all 0 exactly on cl T, once ReLU'd."""
@@ -71,7 +77,7 @@ def closure_of(piece: Piece) -> Closure:
     return Closure(piece.strict, piece.equal)
 
 
-def below(pieces: Sequence[Piece], domain: Domain) -> dict[int, list[int]]:
+def pieces_above(pieces: Sequence[Piece], domain: Domain) -> dict[int, list[int]]:
     """Step 4: for each piece T (by index), the pieces S with T ⊆ cl S, T itself included.
 
     Candidates share T's sign wherever T's sign is nonzero (pre-activations are continuous);
@@ -89,8 +95,9 @@ def below(pieces: Sequence[Piece], domain: Domain) -> dict[int, list[int]]:
                 index[k] for k in _fill(key, zeros) if k in index)
         else:
             candidates = range(len(pieces))
+        witness = scaled(piece.witness)
         result[t] = [s for s in candidates
-                     if pieces[s].dim >= piece.dim and closures[s].contains(piece.witness)]
+                     if pieces[s].dim >= piece.dim and closures[s].contains_scaled(witness)]
     return result
 
 
@@ -106,13 +113,16 @@ def _fill(key: str, zeros: Sequence[int]) -> Iterable[str]:
         yield "".join(chars)
 
 
-def terms_faces(pieces: Sequence[Piece], domain: Domain, continuous: bool) -> list[Term]:
-    """Step 5: h_T for every piece (inclusion–exclusion over the pieces above T)."""
+def terms_faces(pieces: Sequence[Piece], domain: Domain, continuous: bool,
+                above: dict[int, list[int]] | None = None) -> list[Term]:
+    """Step 5: h_T for every piece (inclusion–exclusion over the pieces above T, which
+    :func:`pieces_above` gives unless ``above`` is that already)."""
     n = domain.dim
     if continuous and domain.is_everything:
         return [Term(p, closure_of(p), tuple(f.scale((-1) ** (n - p.dim)) for f in p.maps))
                 for p in pieces]
-    above = below(pieces, domain)
+    if above is None:
+        above = pieces_above(pieces, domain)
     terms = []
     for t, piece in enumerate(pieces):
         h = tuple(
@@ -135,49 +145,65 @@ def distinct(closure: Closure) -> Closure:
     only where the proof can show one violation positive on a whole piece, and the row of
     the first neuron whose sign differs from T's is such a violation (Lemma 5a) — an implied
     row may be that one, and without it the proof would have to split the piece again."""
-    return Closure(tuple(g for g in dict.fromkeys(map(primitive, closure.nonneg))
-                         if not g.is_constant),
-                   tuple(e for e in dict.fromkeys(map(primitive, closure.zero))
-                         if not e.is_constant))
+    def once(rows: Sequence[Affine]) -> tuple[Affine, ...]:
+        kept: dict[tuple[int, ...], Affine] = {}
+        for g in rows:
+            if not g.is_constant:
+                kept.setdefault(g.integers(), g)
+        return tuple(kept.values())
+    return Closure(once(closure.nonneg), once(closure.zero))
 
 
-def build_network(terms: Sequence[Term], n: int, outputs: int) -> ReluNetwork:
+def build_network(terms: Sequence[Term], n: int, outputs: int
+                  ) -> tuple[ReluNetwork, list[tuple[int, ...]]]:
     """Step 7: first layer ReLU(±g) per distinct function, second layer p_T and q_T with −∞
-    gates, output Σ (p_T − q_T)."""
-    first: dict[Affine, int] = {}
+    gates, output Σ (p_T − q_T). Also, per term, the second-layer neurons it gave."""
+    # One neuron per function up to a positive factor: keyed by its coprime integer form
+    # (cached on each Affine, and fast to hash), ReLU(c·g) = c·ReLU(g) for c > 0.
+    first: dict[tuple[int, ...], int] = {}
 
-    def neuron(f: Affine) -> tuple[int, Fraction]:
-        g = primitive(f)
-        factor = next((a / b for a, b in zip((*f.coeffs, f.const), (*g.coeffs, g.const))
-                       if b), Fraction(1))
-        return first.setdefault(g, len(first)), factor
+    def neuron(ints: tuple[int, ...]) -> int:
+        return first.setdefault(ints, len(first))
+
+    def opposite(ints: tuple[int, ...]) -> tuple[int, ...]:
+        return tuple(-a for a in ints)
 
     second: list[tuple[dict[int, Extended], int, int]] = []  # weights, output, sign
+    gadgets: list[tuple[int, ...]] = []
     for term in terms:
-        gates = [neuron(v)[0] for v in term.closure.violations()]
+        start = len(second)
+        closure = term.closure
+        gates = {neuron(opposite(g.integers())) for g in closure.nonneg}
+        gates.update(neuron(ints) for e in closure.zero
+                     for ints in (e.integers(), opposite(e.integers())))
         for k, h in enumerate(term.h):
-            for sign, part in ((1, h), (-1, -h)):
-                if part.is_constant and part.const <= 0:
+            if h.is_zero:
+                continue
+            ints = h.integers()
+            i = next(i for i, a in enumerate(ints) if a)
+            factor = (*h.coeffs, h.const)[i] / ints[i]  # h = factor · ints, factor > 0
+            for sign, part in ((1, ints), (-1, opposite(ints))):
+                if not any(part[:-1]) and part[-1] <= 0:
                     continue  # ReLU(part) = 0 everywhere
-                j, factor = neuron(part)
+                j = neuron(part)
                 if j in gates:
                     continue  # ReLU(±h) is a violation of cl T, so it is 0 wherever T counts
                 weights: dict[int, Extended] = {g: NEG_INF for g in gates}
                 weights[j] = factor
                 second.append((weights, k, sign))
+        gadgets.append(tuple(range(start, len(second))))
     if not second:
-        zero = Affine.constant(n, 0)
-        first.setdefault(zero, 0)
+        first.setdefault((0,) * (n + 1), 0)
         second.append(({}, 0, 0))
     order = list(first)
-    layer1 = Layer.sparse([tuple(enumerate(f.coeffs)) for f in order], n,
-                          tuple(f.const for f in order))
+    layer1 = Layer.sparse([tuple((c, Fraction(a)) for c, a in enumerate(f[:-1]) if a)
+                           for f in order], n, tuple(Fraction(f[-1]) for f in order))
     layer2 = Layer.sparse([tuple(w.items()) for w, _, _ in second], len(order),
                           (Fraction(0),) * len(second))
     layer3 = Layer.sparse([tuple((j, Fraction(s)) for j, (_, k, s) in enumerate(second)
                                  if k == out) for out in range(outputs)], len(second),
                           (Fraction(0),) * outputs)
-    return ReluNetwork((layer1, layer2, layer3))
+    return ReluNetwork((layer1, layer2, layer3)), gadgets
 
 
 def _unpruned_widths(terms: Sequence[Term], n: int, outputs: int) -> tuple[int, ...]:
@@ -214,30 +240,38 @@ def refine_to_arrangement(net: Network, pieces: Sequence[Piece], domain: Domain,
 
 def to_shallow(net: Network, method: str = "faces", domain: Domain | None = None,
                backend: str = "auto", verify: bool = True,
-               progress: Callable[[str, int], None] | None = None) -> Shallow:
+               progress: Callable[[str, int], None] | None = None,
+               workers: int = 1) -> Shallow:
     """The three-layer extended-real network of DESIGN section 4 for ``net`` on ``domain``.
 
-    With ``verify`` (the default) the result is checked against ``net`` on the domain and its
-    verdict returned with it; callers must not present an unproven network as proven. If the
-    check refutes the ``faces`` construction (a degenerate network whose pieces do not form a
+    With ``verify`` (the default) the result is proven equal to ``net`` on the domain, and the
+    verdict returned with it has passed the trusted kernel; callers must not present an
+    unproven network as proven. The proof reuses the enumeration's tree (:func:`prove_pieces`);
+    where that does not do, a search over both networks decides (:func:`checker.check`). If
+    the ``faces`` construction is refuted (a degenerate network whose pieces do not form a
     complex), the pieces are refined to an arrangement (:func:`refine_to_arrangement`) and the
-    construction is built and checked once more; its verdict is what is returned."""
+    construction is built and checked once more; its verdict is what is returned.
+    ``workers`` processes share the enumeration (:class:`regions.PieceEnumeration`)."""
     if method not in METHODS:
         raise InputError(f"--method: {method!r} must be one of {', '.join(METHODS)}")
     domain = domain if domain is not None else everywhere(net.input_dim)
-    job = PieceEnumeration(net, domain, "everywhere", backend)
+    job = PieceEnumeration(net, domain, "everywhere", backend, workers,
+                           record_tree=verify and method == "faces")
     pieces = []
     for piece in job:
         pieces.append(piece)
         if progress is not None:
             progress("pieces", len(pieces))
+    pieces = job.found
     if method == "closed-cells":
         return _assemble(net, terms_closed_cells(pieces, net.input_dim), len(pieces), method,
                          domain, backend, verify)
     # Gated and extended networks may jump across walls; finite ReLU networks cannot.
     continuous = isinstance(net, ReluNetwork) and not net.is_extended
-    result = _assemble(net, terms_faces(pieces, domain, continuous), len(pieces), method,
-                       domain, backend, verify)
+    above = pieces_above(pieces, domain) if verify or not (continuous and domain.is_everything) \
+        else None
+    result = _assemble(net, terms_faces(pieces, domain, continuous, above), len(pieces),
+                       method, domain, backend, verify, (job, above))
     if result.verdict is None or result.verdict.proven:
         return result
     faces = refine_to_arrangement(net, pieces, domain, backend)
@@ -246,11 +280,46 @@ def to_shallow(net: Network, method: str = "faces", domain: Domain | None = None
 
 
 def _assemble(net: Network, terms: list[Term], pieces: int, method: str, domain: Domain,
-              backend: str, verify: bool) -> Shallow:
+              backend: str, verify: bool,
+              enumerated: tuple[PieceEnumeration, dict[int, list[int]] | None] | None = None
+              ) -> Shallow:
     n, outputs = net.input_dim, net.output_dim
     terms = [t for t in terms if any(not h.is_zero for h in t.h)]
     unpruned = _unpruned_widths(terms, n, outputs)
     terms = [Term(t.piece, distinct(t.closure), t.h) for t in terms]
-    shallow = build_network(terms, n, outputs)
-    verdict = check(net, shallow, domain, "everywhere", backend) if verify else None
+    shallow, gadgets = build_network(terms, n, outputs)
+    verdict = None
+    if verify:
+        if enumerated is not None and enumerated[1] is not None:
+            verdict = prove_pieces(net, shallow, terms, gadgets, *enumerated)  # type: ignore
+        if verdict is None:
+            verdict = check(net, shallow, domain, "everywhere", backend)
     return Shallow(shallow, method, pieces, len(terms), unpruned, verdict)
+
+
+def prove_pieces(net: Network, shallow: ReluNetwork, terms: Sequence[Term],
+                 gadgets: Sequence[tuple[int, ...]], job: PieceEnumeration,
+                 above: dict[int, list[int]]) -> CheckResult | None:
+    """The proof on the enumeration's own tree (its splits and emptiness proofs; every piece
+    leaf gets its λ), with the shallow network's maps read off the construction: on a piece S
+    the gates of exactly the terms T with S ⊆ cl T are open (Lemma 5a), so its output there is
+    what those second-layer neurons give, all others 0. The trusted kernel then evaluates both
+    networks on the tree in full; None (and a search decides) if anything does not fit."""
+    program = DemandProgram(shallow)
+    term_of = {id(t.piece): k for k, t in enumerate(terms)}
+    piece_at = {leaf: k for k, leaf in enumerate(job.leaf_of)}
+
+    def maps_at(index: int, signs: NodeSigns
+                ) -> tuple[Sequence[Affine], Sequence[Affine]] | None:
+        s = piece_at.get(index)
+        if s is None:
+            return None
+        alive = [j for p in above[s] if id(job.found[p]) in term_of
+                 for j in gadgets[term_of[id(job.found[p])]]]
+        outputs = program.outputs_if(signs, [alive])
+        # The enumeration's map is the one the kernel computes, but where an atom pair
+        # a·ReLU(g) − a·ReLU(−g) of the deep network cancels on a piece with g = 0: there the
+        # kernel's λ differs, the kernel refuses, and a search decides.
+        return None if outputs is None else (job.found[s].maps, outputs)  # type: ignore
+
+    return prove_on_tree(net, shallow, job.domain, job.search.tree, maps_at)

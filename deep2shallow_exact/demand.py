@@ -277,6 +277,7 @@ class DemandProgram:
         live.reverse()
         self.layers = [_Layer(net, i, live[i]) for i in range(len(net.layers))]
         self.coordinates = tuple(Affine.coordinate(self.n, i) for i in range(self.n))
+        self._first: dict[int, Value] | None = None
 
     def start(self) -> Evaluation:
         """Nothing evaluated yet: every live neuron waits (first evaluated at the root)."""
@@ -347,6 +348,44 @@ class DemandProgram:
             outputs = tuple(last.get(j, self.zero)  # type: ignore[misc]
                             for j in range(len(self.layers[-1].bias)))
         return Evaluation(tuple(values), tuple(pendings), outputs)
+
+    def outputs_if(self, signs: Signs, nonzero: Sequence[Iterable[int]]
+                   ) -> tuple[Affine | Infinity, ...] | None:
+        """The outputs on a node if, in each hidden layer after the first, only the neurons
+        ``nonzero`` lists may be nonzero (the others 0), by the rules of :meth:`advance`: a
+        guess from outside (say, from the construction of the network), cheap where the
+        network is wide and each node uses little of it; the kernel checks it in full. None if
+        a listed neuron or an output is undecided. The first layer, finite, needs no sign and
+        is computed once."""
+        if not self.layers[0].finite or len(nonzero) != len(self.layers) - 2:
+            return None
+        if self._first is None:
+            empty: list[dict[int, Wait]] = [{} for _ in self.layers]
+            first = {}
+            for j in range(len(self.layers[0].bias)):
+                value = self._neuron(0, j, [], empty, signs)
+                if value is not None:
+                    first[j] = value
+            self._first = first
+        values: list[dict[int, Value]] = [self._first]  # type: ignore[list-item]
+        pendings: list[dict[int, Wait]] = [{} for _ in self.layers]
+        for li, neurons in enumerate(nonzero, start=1):
+            mine: dict[int, Value] = {}
+            for j in neurons:
+                value = self._neuron(li, j, values, pendings, signs)
+                if isinstance(value, (Wait, Undefined)):
+                    return None
+                if value is not None:
+                    mine[j] = value  # type: ignore[assignment]
+            values.append(mine)
+        values.append({})
+        outputs = []
+        for j in range(len(self.layers[-1].bias)):
+            value = self._neuron(len(self.layers) - 1, j, values, pendings, signs)
+            if not isinstance(value, (Affine, Infinity)):
+                return None
+            outputs.append(value)
+        return tuple(outputs)
 
     # -- one neuron -----------------------------------------------------------------------
 

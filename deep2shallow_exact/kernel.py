@@ -38,7 +38,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
 from math import gcd
 
@@ -137,6 +137,13 @@ class _Row:
     kind: str        # ">" strict, "≥" non-strict, "=" equality: f(x) kind 0
     f: Affine
     origin: str
+
+    def __post_init__(self) -> None:
+        # f = scale · ints with coprime integers: Motzkin sums add integers, not Fractions.
+        ints = _ray(self.f) if any(self.f) else tuple(0 for _ in self.f)
+        k = next((i for i, c in enumerate(ints) if c), None)
+        object.__setattr__(self, "ints", ints)
+        object.__setattr__(self, "scale", self.f[k] / ints[k] if k is not None else _ZERO)
 
 
 class _Reject(Exception):
@@ -352,8 +359,8 @@ class _Check:
         """Motzkin: Σ μ_r f_r has zero x-part and constant κ < 0, or κ = 0 with a strict μ_r > 0."""
         if not isinstance(value, list) or len(value) != len(rows):
             raise _Reject(f"expected a list of {len(rows)} multipliers, one per row", ".empty")
-        total = [Fraction(0)] * (self.n + 1)
         strict_used = False
+        terms = []
         for r, (item, row) in enumerate(zip(value, rows)):
             mu = _rational(item, f".empty[{r}]")
             if row.kind != "=" and mu < 0:
@@ -361,11 +368,22 @@ class _Check:
                               "is negative", f".empty[{r}]")
             strict_used = strict_used or (row.kind == ">" and mu > 0)
             if mu:
-                _add(total, mu, row.f)
-        self.spend(len(rows))
+                terms.append((mu * row.scale, row.ints))  # type: ignore[attr-defined]
+        # Σ μ_r f_r = Σ c_r · ints_r, summed over the common denominator of the c_r.
+        common = 1
+        for c, _ in terms:
+            common = common * c.denominator // gcd(common, c.denominator)
+        total = [0] * (self.n + 1)
+        for c, ints in terms:
+            factor = c.numerator * (common // c.denominator)
+            for i, a in enumerate(ints):
+                if a:
+                    total[i] += factor * a
+        self.spend(len(rows) + len(terms) * (self.n + 1))
         if any(total[:-1]):
-            raise _Reject(f"Σ μ·row = {_show(tuple(total))} is not constant", ".empty")
-        kappa = total[-1]
+            shown = tuple(Fraction(t, common) for t in total)
+            raise _Reject(f"Σ μ·row = {_show(shown)} is not constant", ".empty")
+        kappa = Fraction(total[-1], common)
         if kappa > 0 or (kappa == 0 and not strict_used):
             raise _Reject(f"Σ μ·row is the constant {_num(kappa)}; a Motzkin certificate needs "
                           "κ < 0, or κ = 0 with a positive multiplier on a strict row", ".empty")
@@ -406,14 +424,16 @@ class _Check:
 
 
 class _Signs:
-    """What a node knows. Its equality rows (path "0" sides and domain equalities) are kept
-    as a basis b_i with b_i[p_i] = 1 and b_i zero at every earlier pivot; reducing f by them
-    gives f's class modulo the equalities, so f and g agree on the node's affine hull iff their
-    reductions are equal. The sign of f is known if its reduction is a constant, or a nonzero
-    multiple of the reduction of a strict row of the path (f > 0 asserted, canonical form f̂
-    with first nonzero x-coefficient 1): ``known`` maps f̂ to its sign."""
+    """What a node knows. Functions are compared modulo the node's equality rows E (domain
+    equalities and path "0" sides), on coprime integer forms: reducing f by a basis row b of E
+    (pivot p, b_p > 0, b zero at every earlier pivot) replaces f by b_p·f − f_p·b, a positive
+    multiple of f minus a multiple of b, then divides by the gcd; so reduce(f) is a positive
+    multiple of f plus a combination of E, and two functions agree on the node's affine hull up
+    to a positive factor iff their reductions are equal. The sign of f is known if its
+    reduction is a constant, or ± the reduction of a strict row of the path: ``known`` maps
+    each reduced strict row (first nonzero x-coefficient made positive) to its sign."""
 
-    def __init__(self, check: _Check, basis: tuple[tuple[int, Affine], ...],
+    def __init__(self, check: _Check, basis: tuple[tuple[int, tuple[int, ...]], ...],
                  known: dict[tuple[int, ...], int], strict: tuple[Affine, ...],
                  cache: dict | None = None) -> None:
         self.check = check
@@ -424,11 +444,11 @@ class _Signs:
         self._cache: dict = {} if cache is None else cache
 
     def with_equality(self, e: Affine) -> _Signs:
-        r = self.reduce(e)
+        r = self.reduce(_ray(e))
         pivot = next((i for i, c in enumerate(r[:-1]) if c), None)
         if pivot is None:  # implied by the others (or contradicting them: the set is empty)
             return self
-        basis = (*self.basis, (pivot, tuple(c / r[pivot] for c in r)))
+        basis = (*self.basis, (pivot, r if r[pivot] > 0 else tuple(-c for c in r)))
         signs = _Signs(self.check, basis, {}, self.strict)
         for f in self.strict:
             key, s = signs.canonical(f)
@@ -444,33 +464,35 @@ class _Signs:
             known[key] = s
         return _Signs(self.check, self.basis, known, (*self.strict, f), self._cache), key
 
-    def reduce(self, f: Affine) -> Affine:
+    def reduce(self, ints: tuple[int, ...]) -> tuple[int, ...]:
         for p, b in self.basis:
-            if f[p]:
-                a = f[p]
-                f = tuple(x - a * y for x, y in zip(f, b))
-        self.check.spend(len(self.basis) * len(f))
-        return f
+            a = ints[p]
+            if a:
+                ints = tuple(b[p] * x - a * y for x, y in zip(ints, b))
+                g = gcd(*ints)
+                if g > 1:
+                    ints = tuple(x // g for x in ints)
+        self.check.spend(len(self.basis) * len(ints))
+        return ints
 
-    def canonical(self, f: Affine) -> tuple[tuple[int, ...] | None, int]:
+    def canonical(self, f: tuple) -> tuple[tuple[int, ...] | None, int]:
         """(key, s): s·(the reduction of f) is a positive multiple of the function ``key``,
-        written as coprime integers with first nonzero x-coefficient positive; (None, its
-        sign) when the reduction is a constant."""
+        coprime integers with first nonzero x-coefficient positive; (None, its sign) when the
+        reduction is a constant."""
         answer = self._cache.get(f)
         if answer is None:
-            r = self.reduce(f) if self.basis else f
-            if not any(r[:-1]):
+            r = self.reduce(_ray(f)) if any(f) else f
+            first = next((c for c in r[:-1] if c), 0)
+            if not first:
                 answer = (None, _sign(r[-1]))
+            elif first > 0:
+                answer = (tuple(r), 1)
             else:
-                key = _ray(r)
-                if next(c for c in key[:-1] if c) > 0:
-                    answer = (key, 1)
-                else:
-                    answer = (tuple(-c for c in key), -1)
+                answer = (tuple(-c for c in r), -1)
             self._cache[f] = answer
         return answer
 
-    def sign(self, f: Affine) -> int | None:
+    def sign(self, f: tuple) -> int | None:
         key, s = self.canonical(f)
         if key is None:
             return s
@@ -480,28 +502,35 @@ class _Signs:
 
 # -- symbolic evaluation (CERTIFICATE.md section 7) ---------------------------------------
 
-@dataclass(frozen=True)
 class _Wait:
-    """An undecided neuron: it needs the signs of the functions in ``needs`` (by key), or the
+    """An undecided neuron: it needs the signs of the functions in ``needs`` (by key: for each
+    key, the functions and the sign each has where the key's function is > 0), or the
     undecided neuron ``input`` of the previous layer. A newly known sign, by ``kind``: "all" —
     every one is needed, so it counts down ``remaining``; "maybe" — they are the functions of
     ±∞ terms that hold where they are > 0, so one found > 0 decides (``decides``·∞ when that is
     nonzero: all those terms have that sign) and one found ≤ 0 counts down; "one" — it decides.
     This only saves work: looking at the neuron again would give the same. (A key known twice
-    along a path, by a redundant split, only makes it look again sooner.)"""
+    along a path, by a redundant split, only makes it look again sooner.) Never changed once
+    made; a plain class, as the walk makes and drops very many."""
 
-    needs: dict = field(default_factory=dict)
-    input: int | None = None
-    kind: str = "one"
-    remaining: int = 0
-    decides: int = 0
+    __slots__ = ("needs", "input", "kind", "remaining", "decides")
+
+    def __init__(self, needs: dict | None = None, input: int | None = None, kind: str = "one",
+                 remaining: int = 0, decides: int = 0) -> None:
+        self.needs = {} if needs is None else needs
+        self.input, self.kind, self.remaining, self.decides = input, kind, remaining, decides
 
     def after(self, key: tuple[int, ...], signs: _Signs) -> _Wait | _Inf | None:
         if self.kind == "one" or self.remaining <= 1:
             return None
-        if self.kind == "maybe" and any(signs.sign(f) > 0 for f in self.needs[key]):
-            return _Inf(self.decides) if self.decides else None
+        if self.kind == "maybe":
+            sign = signs.known[key]
+            if any(sign * s > 0 for _, s in self.needs[key]):
+                return _Inf(self.decides) if self.decides else None
         return _Wait(self.needs, None, self.kind, self.remaining - 1, self.decides)
+
+    def functions(self) -> list:
+        return [f for pairs in self.needs.values() for f, _ in pairs]
 
     def rekeyed(self, signs: _Signs) -> _Wait | _Inf | None:
         """The wait on a node whose new equality changed every key: what :meth:`after` gives
@@ -509,14 +538,14 @@ class _Wait:
         if self.input is not None or not self.needs:
             return self if self.input is not None else None
         unknown = []
-        for f in (f for fs in self.needs.values() for f in fs):
+        functions = self.functions()
+        for f in functions:
             s = signs.sign(f)
             if s is None:
                 unknown.append(f)
             elif s > 0 and self.kind != "all":
                 return _Inf(self.decides) if self.decides and self.kind == "maybe" else None
-        if not unknown or (self.kind == "one" and len(unknown) < sum(map(len,
-                                                                        self.needs.values()))):
+        if not unknown or (self.kind == "one" and len(unknown) < len(functions)):
             return None
         return _wait(unknown, signs, self.kind, self.decides)
 
@@ -608,7 +637,7 @@ class _Program:
             raise _Reject(state.undefined)
         for li, pending in enumerate(state.pending):
             for j, wait in pending.items():
-                for f in (f for fs in wait.needs.values() for f in fs if signs.sign(f) is None):
+                for f in (f for f in wait.functions() if signs.sign(f) is None):
                     raise _Reject(f"{self.name}.layers[{li}] row {j} needs the sign of "
                                   f"{_show(f)}, which no row on the path asserts")
         out = []
@@ -720,7 +749,8 @@ class _Program:
         const = [Fraction(0)] * self.n + [bias]
         atoms: dict[tuple[int, ...], Fraction] = {}
         for w, form in terms:
-            _add(const, w, form.const)
+            if form.const is not self.zero:
+                _add(const, w, form.const)
             for g, c in form.atoms:
                 atoms[g] = atoms.get(g, Fraction(0)) + w * c
         self.check.spend((len(terms) + len(atoms)) * (self.n + 1))
@@ -791,9 +821,9 @@ class _Program:
 def _wait(functions: list, signs: _Signs, kind: str = "one", decides: int = 0) -> _Wait:
     needs: dict[tuple[int, ...], tuple] = {}
     for f in functions:
-        key = signs.canonical(f)[0]
+        key, s = signs.canonical(f)
         if key is not None:
-            needs[key] = (*needs.get(key, ()), f)
+            needs[key] = (*needs.get(key, ()), (f, s))
     return _Wait(needs, None, kind, len(needs), decides)
 
 
@@ -801,11 +831,11 @@ def _ray(f: tuple) -> tuple[int, ...]:
     """The coprime integers positively proportional to f (not all zero)."""
     lcm = 1
     for c in f:
-        if isinstance(c, Fraction):
+        if isinstance(c, Fraction) and c.denominator != 1:
             lcm = lcm * c.denominator // gcd(lcm, c.denominator)
     ints = [int(c * lcm) for c in f]
     g = gcd(*ints)
-    return tuple(c // g for c in ints)
+    return tuple(c // g for c in ints) if g > 1 else tuple(ints)
 
 
 # -- reading the document -----------------------------------------------------------------
@@ -965,6 +995,9 @@ def parse_number(text: str) -> Fraction | None:
     try:
         if exponent and abs(int(exponent)) > MAX_EXPONENT:
             return None
+        if "/" in text:  # "p/q" (the grammar has no other slash): two integers, read fast
+            p, q = text.split("/")
+            return Fraction(int(p), int(q))
         return Fraction(text)
     except (ValueError, ZeroDivisionError):  # "1/0", or more digits than Python converts
         return None

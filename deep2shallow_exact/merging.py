@@ -5,7 +5,7 @@ closures. Adjacent regions carrying the same affine map are one linear piece of 
 the linear pieces are the classes of the transitive closure of that relation (union–find). Two
 regions with one map that touch only at lower-dimensional pieces (a vertex, say) stay apart.
 Every decision is exact: the pieces come from the exact enumeration, and "T lies in the closure
-of S" is :func:`deep2shallow_exact.construction.below`.
+of S" is :func:`deep2shallow_exact.construction.pieces_above`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from .affine import formula
-from .construction import below
+from .construction import pieces_above
 from .domain import Domain, everywhere
 from .errors import InputError
 from .network import Network
@@ -73,7 +73,7 @@ def merge_regions(pieces: Sequence[Piece], domain: Domain | None = None) -> Merg
             i = parent[i]
         return i
 
-    closures = below(pieces, domain)
+    closures = pieces_above(pieces, domain)
     for t in walls:
         around = [s for s in closures[t] if pieces[s].dim == top]
         for k, s in enumerate(around):

@@ -25,8 +25,9 @@ from .domain import Domain
 from .errors import InputError
 from .feasibility import Solver
 from .network import Network
+from .numbers import format_number
 from .piece import Piece, piece_of_leaf
-from .search import PathRow, Search, SearchStats
+from .search import Leaf, PathRow, Search, SearchStats
 
 # Per batch: how many open nodes a worker gets, and how long it runs before it sends back the
 # nodes still open. Long enough to amortise the transfer, short enough to balance the load.
@@ -52,6 +53,7 @@ class _Job:
     domain: Domain
     scope: str
     backend: str
+    record_tree: bool = False
 
 
 _worker_search: Search | None = None
@@ -77,24 +79,40 @@ def _start_worker(job: _Job) -> None:
     global _worker_search
     _worker_search = Search([job.net], job.domain, job.scope, Solver(job.backend),
                             split_domain_walls=job.scope == "everywhere", sign_classes=True,
-                            record_tree=False)
+                            record_tree=job.record_tree)
 
 
-def _explore(batch: list[_Plain]) -> tuple[list[Piece], list[_Plain], dict[str, int]]:
-    """Explore ``batch`` for about BATCH_SECONDS: (leaves as pieces, nodes left open, stats)."""
+_Explored = tuple[list[tuple[int, Piece]], list[_Plain], list[dict | None] | int,
+                  dict[str, int]]
+
+
+def _explore(batch: list[_Plain]) -> _Explored:
+    """Explore ``batch`` for about BATCH_SECONDS. Node k of the batch is node k of a local
+    tree here; returned: the pieces with their local leaf indices, the nodes left open, the
+    local tree (or, when no tree is recorded, its size) and the stats."""
     search = _worker_search
     assert search is not None
     search.stats = SearchStats()
-    nodes = [_node(p) for p in batch]
-    search.resume([None] * (1 + max(i for i, _, _ in nodes)), nodes)
+    search.resume([None] * len(batch), [(k, path, w) for k, (_, path, w)
+                                        in enumerate(map(_node, batch))])
     deadline = time.monotonic() + BATCH_SECONDS
     pieces = []
     for leaf in search.leaves():
-        pieces.append(piece_of_leaf(leaf))
+        pieces.append((leaf.index, piece_of_leaf(leaf)))
+        if search.record_tree:
+            search.record(leaf, leaf_entry(leaf))
         if time.monotonic() > deadline:
             break
     left = [_plain(n) for n in search.open_nodes()]
-    return pieces, left, {f.name: getattr(search.stats, f.name) for f in fields(SearchStats)}
+    tree = search.tree if search.record_tree else len(search.tree)
+    return pieces, left, tree, {f.name: getattr(search.stats, f.name)
+                                for f in fields(SearchStats)}
+
+
+def leaf_entry(leaf: Leaf) -> dict:
+    """A piece leaf in the certificate layout, with its witness (its lambda comes later, from
+    whoever proves something on the tree)."""
+    return {"piece": {"witness": [format_number(v) for v in leaf.witness]}}
 
 
 class ParallelExploration:
@@ -108,14 +126,31 @@ class ParallelExploration:
     """
 
     def __init__(self, search: Search, net: Network, scope: str, backend: str, workers: int,
-                 keep: Callable[[Piece], None]) -> None:
+                 keep: Callable[[Piece, int], None]) -> None:
         self.search = search
-        self.job = _Job(net, search.domain, scope, backend)
+        self.job = _Job(net, search.domain, scope, backend, search.record_tree)
         self.workers = workers
         self.keep = keep
         self.todo: list[_Plain] = [_plain(n) for n in search.open_nodes()]
         self.running: dict[Future, list[_Plain]] = {}
         search.stack = []
+
+    def _graft(self, batch: list[_Plain], tree: list[dict | None] | int) -> list[int]:
+        """Give a worker's new nodes indices of the whole tree (after its last), copy their
+        entries there with children renumbered; the map from local to global indices."""
+        size = tree if isinstance(tree, int) else len(tree)
+        whole = self.search.tree
+        where = [index for index, _, _ in batch] + list(range(len(whole),
+                                                              len(whole) + size - len(batch)))
+        whole.extend([None] * (size - len(batch)))
+        if not isinstance(tree, int):
+            for local, entry in enumerate(tree):
+                if entry is not None:
+                    if "children" in entry:
+                        entry = {**entry, "children": {side: where[c] for side, c
+                                                       in entry["children"].items()}}
+                    whole[where[local]] = entry
+        return where
 
     def open_nodes(self) -> list[OpenNode]:
         return [_node(p) for batch in self.running.values() for p in batch] + \
@@ -136,20 +171,22 @@ class ParallelExploration:
                 finished, _ = wait(self.running, return_when=FIRST_COMPLETED)
                 for future in finished:
                     try:
-                        pieces, left, counts = future.result()
+                        pieces, left, tree, counts = future.result()
                     except BrokenProcessPool:
                         raise InputError("a worker process died (out of memory?); run again "
                                          "with --checkpoint to keep progress, or --workers 1"
                                          ) from None
-                    del self.running[future]
-                    self.todo = left + self.todo  # depth first: a subtree before others
+                    batch = self.running.pop(future)
+                    where = self._graft(batch, tree)
+                    # Depth first: a subtree before others.
+                    self.todo = [(where[i], rows, w) for i, rows, w in left] + self.todo
                     for name, value in counts.items():
                         if name != "open_nodes":
                             setattr(stats, name, getattr(stats, name) + value)
                     stats.open_nodes = len(self.todo) + sum(map(len, self.running.values()))
-                    for piece in pieces:
-                        self.keep(piece)
-                    yield from pieces
+                    for index, piece in pieces:
+                        self.keep(piece, where[index])
+                    yield from (piece for _, piece in pieces)
         finally:
             # Batches are short (BATCH_SECONDS), so waiting for the running ones is brief.
             pool.shutdown(wait=True, cancel_futures=True)

@@ -17,7 +17,7 @@ from .errors import InputError
 from .feasibility import Solver
 from .network import Network
 from .numbers import format_number, parse_rational
-from .parallel import ParallelExploration
+from .parallel import ParallelExploration, leaf_entry
 from .piece import Piece, counts_by_dim, piece_of_leaf
 from .search import PathRow, Search
 
@@ -39,7 +39,7 @@ class PieceEnumeration:
 
     def __init__(self, net: Network, domain: Domain | None = None, scope: str = "everywhere",
                  backend: str = "auto", workers: int = 1,
-                 sequential_seconds: float = 1.0) -> None:
+                 sequential_seconds: float = 1.0, record_tree: bool = False) -> None:
         if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
             raise InputError(f"workers: must be a positive integer, got {workers!r}")
         self.net = net
@@ -48,11 +48,14 @@ class PieceEnumeration:
         self.backend = backend
         self.workers = workers
         self.sequential_seconds = sequential_seconds
-        # Pieces need no certificate, so the tree is not kept.
+        # Pieces need no certificate; with ``record_tree`` the tree is kept in the certificate
+        # layout all the same (``search.tree``, piece leaves with witnesses only, at
+        # ``leaf_of[k]`` for found[k]), for a proof that reuses it (construction.to_shallow).
         self.search = Search([net], self.domain, scope, Solver(backend),
                              split_domain_walls=scope == "everywhere", sign_classes=True,
-                             record_tree=False)
+                             record_tree=record_tree)
         self.found: list[Piece] = []
+        self.leaf_of: list[int] = []
         self._started = False
         self._parallel: ParallelExploration | None = None
 
@@ -80,17 +83,23 @@ class PieceEnumeration:
         deadline = time.monotonic() + self.sequential_seconds
         for leaf in self.search.leaves():
             piece = piece_of_leaf(leaf)
-            self.found.append(piece)
+            if self.search.record_tree:
+                self.search.record(leaf, leaf_entry(leaf))
+            self._keep(piece, leaf.index)
             yield piece
             if self.workers > 1 and time.monotonic() > deadline:
                 break
         if self.workers > 1 and self.search.stack:
             self._parallel = ParallelExploration(self.search, self.net, self.scope,
-                                                 self.backend, self.workers, self.found.append)
+                                                 self.backend, self.workers, self._keep)
             try:
                 yield from self._parallel
             finally:
                 self._parallel = None
+
+    def _keep(self, piece: Piece, index: int) -> None:
+        self.found.append(piece)
+        self.leaf_of.append(index)
 
     # -- checkpoints ---------------------------------------------------------------------------
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import cached_property
 
-from .affine import Affine, primitive
+from .affine import Affine, Scaled, primitive, scaled, sign_at
 from .demand import DemandProgram, Evaluation, Key
 from .domain import Domain
 from .errors import InputError
@@ -43,13 +43,15 @@ _PREVIOUS_SIBLING = {"0": "+", "-": "0"}
 
 
 class Reduction:
-    """Affine functions modulo a node's equality rows: f ↦ f − Σ_i f[p_i] · b_i, the rows b_i
-    spanning the equalities with b_i[p_i] = 1 and b_i zero at every earlier pivot. Two
-    functions agree on the node's affine hull exactly when their reductions are equal, so the
-    sign of f is known when its reduction is a constant or a positive multiple of a reduced
-    row the path asserts (DESIGN section 5)."""
+    """Affine functions modulo a node's equality rows, on their integer forms: f ↦ b_p·f − f_p·b
+    for each basis row b (pivot p, b_p > 0, zero at every earlier pivot), then divided by the
+    gcd. That is a positive multiple of f minus a combination of the equalities, so two
+    functions agree on the node's affine hull up to a positive factor exactly when their
+    reductions are equal, and the sign of f is known when its reduction is a constant or a
+    positive multiple of a reduced row the path asserts (DESIGN section 5). Integers, not
+    Fractions: the search reduces the same functions at every wall."""
 
-    def __init__(self, basis: tuple[tuple[int, Affine], ...] = ()) -> None:
+    def __init__(self, basis: tuple[tuple[int, tuple[int, ...]], ...] = ()) -> None:
         self.basis = basis
         # By object: the same functions are looked up again and again, and comparing equal
         # Affines entry by entry costs more than reducing them. The entry keeps its object.
@@ -60,18 +62,22 @@ class Reduction:
         return len(self.basis)
 
     def with_row(self, e: Affine) -> Reduction:
-        r = self.reduce(e)
-        pivot = next((i for i, a in enumerate(r.coeffs) if a), None)
+        r = self.reduce(e.integers())
+        pivot = next((i for i, a in enumerate(r[:-1]) if a), None)
         if pivot is None:  # implied by the rows there already (or contradicting them)
             return self
-        return Reduction((*self.basis, (pivot, r.scale(1 / r.coeffs[pivot]))))
+        return Reduction((*self.basis, (pivot, r if r[pivot] > 0 else tuple(-a for a in r))))
 
-    def reduce(self, f: Affine) -> Affine:
+    def reduce(self, ints: tuple[int, ...]) -> tuple[int, ...]:
         for p, b in self.basis:
-            a = f.coeffs[p]
+            a = ints[p]
             if a:
-                f = f - b.scale(a)
-        return f
+                bp = b[p]
+                ints = tuple(bp * x - a * y for x, y in zip(ints, b))
+                g = math.gcd(*ints)
+                if g > 1:
+                    ints = tuple(x // g for x in ints)
+        return ints
 
     def signed(self, f: Affine) -> tuple[Key | None, int]:
         """(key, s): s·(the reduced f) is a positive multiple of the function named by key;
@@ -80,9 +86,13 @@ class Reduction:
             return (None, _constant_sign(f)) if f.is_constant else f.direction()
         entry = self._signed.get(id(f))
         if entry is None or entry[0] is not f:
-            r = self.reduce(f)
-            entry = self._signed[id(f)] = (f, *((None, _constant_sign(r)) if r.is_constant
-                                                  else r.direction()))
+            r = self.reduce(f.integers())
+            first = next((a for a in r[:-1] if a), 0)
+            if not first:
+                entry = (f, None, (r[-1] > 0) - (r[-1] < 0))
+            else:
+                entry = (f, r if first > 0 else tuple(-a for a in r), 1 if first > 0 else -1)
+            self._signed[id(f)] = entry
         return entry[1], entry[2]
 
 
@@ -108,6 +118,75 @@ class NodeSigns:
 
     def key(self, f: Affine) -> Key | None:
         return self.reduction.signed(f)[0]
+
+
+def child_signs(signs: NodeSigns, phi: Affine, side: str,
+                path: Sequence[PathRow]) -> tuple[NodeSigns, Key | None, bool]:
+    """What the child on ``side`` of a split on φ knows: its signs, its new key, and whether
+    every key changed (on the side φ = 0 the equalities, so the reduction, change; ``path`` is
+    the child's path)."""
+    if side == "0":
+        reduction = signs.reduction.with_row(phi)
+        return NodeSigns(reduction, known_signs(reduction, path)), None, True
+    key, scale = signs.reduction.signed(phi)
+    known = dict(signs.known)
+    if key is not None:
+        known[key] = SIGNS[side] * scale
+    return NodeSigns(signs.reduction, known), key, False
+
+
+def known_signs(reduction: Reduction, path: Sequence[PathRow]) -> dict[Key, int]:
+    """The signs the path's strict rows assert, by reduced key (equalities reduce to 0)."""
+    known: dict[Key, int] = {}
+    for row in path:
+        if row.side != "0":
+            key, s = reduction.signed(row.function)
+            if key is not None:
+                known[key] = SIGNS[row.side] * s
+    return known
+
+
+def root_signs(domain: Domain) -> NodeSigns:
+    """What the root knows: the domain's equalities (its inequalities fix no sign)."""
+    reduction = Reduction()
+    for e in domain.equalities:
+        reduction = reduction.with_row(e)
+    return NodeSigns(reduction, {})
+
+
+def path_signs(domain: Domain, path: Sequence[PathRow]) -> NodeSigns:
+    """What the node at the end of ``path`` knows."""
+    reduction = root_signs(domain).reduction
+    for row in path:
+        if row.side == "0":
+            reduction = reduction.with_row(row.function)
+    return NodeSigns(reduction, known_signs(reduction, path))
+
+
+Step = tuple["State", tuple[Affine, ...], "Finished | Undefined | None"]
+
+
+def step(program: Program | DemandProgram, state: State, signs: NodeSigns,
+         new_key: Key | None, everything: bool) -> Step:
+    """Run one network as far as a node's signs allow: its state there, the functions whose
+    signs it needs next (if it has not finished), and its outcome (Finished or Undefined)."""
+    if isinstance(state, Finished):
+        return state, (), state
+    if isinstance(program, DemandProgram):
+        assert isinstance(state, Evaluation)
+        evaluation = program.advance(state, signs, new_key, everything)
+        if evaluation.undefined is not None:
+            undefined = Undefined(evaluation.undefined.layer, evaluation.undefined.neuron)
+            return evaluation, (), undefined
+        if evaluation.outputs is not None:
+            finished = Finished(evaluation.outputs, ())
+            return finished, (), finished
+        return evaluation, evaluation.needs(signs), None
+    assert isinstance(state, RunState)
+    outcome = program.run(state, signs.sign)
+    if isinstance(outcome, Need):
+        return outcome.state, (outcome.function,), None
+    return (outcome if isinstance(outcome, Finished) else state), (), outcome
 
 
 @dataclass(frozen=True)
@@ -169,17 +248,11 @@ class Node:
         return len(self.witness) - self.signs.reduction.rank
 
     def sign_at_witness(self, f: Affine) -> int:
-        """The sign of f at the witness, in integer arithmetic (Fractions are slow here)."""
-        numerators, denominator = self._scaled_witness
-        ints = f.integers()
-        value = ints[-1] * denominator + sum(a * p for a, p in zip(ints, numerators) if a)
-        return (value > 0) - (value < 0)
+        return sign_at(f, self._scaled_witness)
 
     @cached_property
-    def _scaled_witness(self) -> tuple[tuple[int, ...], int]:
-        denominator = math.lcm(*(v.denominator for v in self.witness))
-        return tuple(v.numerator * (denominator // v.denominator) for v in self.witness), \
-            denominator
+    def _scaled_witness(self) -> Scaled:
+        return scaled(self.witness)
 
 
 @dataclass(frozen=True)
@@ -239,10 +312,6 @@ class Search:
             DemandProgram(net) if isinstance(net, ReluNetwork) and not self.sign_classes
             else Program(net) for net in self.networks]
         self._sizes = [sum(net.hidden_widths) for net in self.networks]
-        reduction = Reduction()
-        for e in self.domain.equalities:
-            reduction = reduction.with_row(e)
-        self._root_reduction = reduction
         self.stack: list[Node] = []
         self._root_facts: dict[FactKey, _Fact] = {}
         self._domain_rows = len(self.domain.inequalities) + len(self.domain.equalities)
@@ -275,23 +344,8 @@ class Search:
 
     def _node(self, index: int, path: tuple[PathRow, ...],
               witness: tuple[Fraction, ...]) -> Node:
-        reduction = self._root_reduction
-        for row in path:
-            if row.side == "0":
-                reduction = reduction.with_row(row.function)
-        return Node(index, path, NodeSigns(reduction, self._known(reduction, path)), witness,
+        return Node(index, path, path_signs(self.domain, path), witness,
                     tuple(p.start() for p in self.programs))
-
-    @staticmethod
-    def _known(reduction: Reduction, path: Sequence[PathRow]) -> dict[Key, int]:
-        """The signs the path's strict rows assert, by reduced key (equalities reduce to 0)."""
-        known: dict[Key, int] = {}
-        for row in path:
-            if row.side != "0":
-                key, s = reduction.signed(row.function)
-                if key is not None:
-                    known[key] = SIGNS[row.side] * s
-        return known
 
     # -- the walk ----------------------------------------------------------------------------
 
@@ -326,34 +380,19 @@ class Search:
         (None at a leaf) and, at a leaf, each network's outcome. The smallest network that
         still needs a sign asks first: a deep network's splits then shape the tree, and a
         shallow one's many first-layer functions are only asked for where still needed."""
-        signs = node.signs
         states: list[State] = []
         outcomes: list[Finished | Undefined] = []
         needs: list[tuple[int, tuple[Affine, ...]]] = []
         for k, (program, state) in enumerate(zip(self.programs, node.states)):
-            if isinstance(state, Finished):
-                outcome: Need | Finished | Undefined | Evaluation = state
-            elif isinstance(program, DemandProgram):
-                assert isinstance(state, Evaluation)
-                outcome = program.advance(state, signs, node.new_key, node.everything)
-                if outcome.undefined is not None:
-                    return None, (Undefined(outcome.undefined.layer, outcome.undefined.neuron,
-                                            None),)
-                if outcome.outputs is not None:
-                    outcome = Finished(outcome.outputs, ())
-                else:
-                    needs.append((k, outcome.needs(signs)))
-            else:
-                assert isinstance(state, RunState)
-                outcome = program.run(state, signs.sign)
-                if isinstance(outcome, Need):
-                    needs.append((k, (outcome.function,)))
-                    outcome = outcome.state
+            state, functions, outcome = step(program, state, node.signs, node.new_key,
+                                             node.everything)
             if isinstance(outcome, Undefined):
                 return None, (outcome,)
-            states.append(outcome)
-            if isinstance(outcome, Finished):
+            states.append(state)
+            if outcome is not None:
                 outcomes.append(outcome)
+            else:
+                needs.append((k, functions))
         node.states = tuple(states)
         if not needs:
             return None, tuple(outcomes)
@@ -392,22 +431,11 @@ class Search:
         for side in nonempty:
             rows[side] = PathRow(phi, side, implied,
                                  previous=rows.get(_PREVIOUS_SIBLING.get(side, "")))
-        signs = node.signs
-        new_key, scale = signs.reduction.signed(phi)
         for side in reversed(nonempty):
             path = (*node.path, rows[side])
-            if side == "0":
-                reduction = signs.reduction.with_row(phi)
-                child = Node(children[side], path,
-                             NodeSigns(reduction, self._known(reduction, path)),
-                             witnesses[side], node.states)  # type: ignore[arg-type]
-            else:
-                known = dict(signs.known)
-                if new_key is not None:
-                    known[new_key] = SIGNS[side] * scale
-                child = Node(children[side], path, NodeSigns(signs.reduction, known),
-                             witnesses[side], node.states, new_key, False)  # type: ignore
-            self.stack.append(child)
+            signs, key, everything = child_signs(node.signs, phi, side, path)
+            self.stack.append(Node(children[side], path, signs, witnesses[side],  # type: ignore
+                                   node.states, key, everything))
 
     def _excludes_zero(self, path: tuple[PathRow, ...], phi: Affine, side: str,
                        proofs: dict[str, Proof]) -> bool:

@@ -36,7 +36,7 @@ from deep2shallow_exact.construction import (
     Closure,
     Shallow,
     Term,
-    below,
+    pieces_above,
     closure_of,
     distinct,
     terms_closed_cells,
@@ -122,7 +122,7 @@ def example_markdown() -> str:
     domain = everywhere(n)
     pieces = sorted(enumerate_pieces(net, domain, "everywhere", BACKEND),
                     key=lambda p: (-p.dim, p.signs))
-    above = below(pieces, domain)
+    above = pieces_above(pieces, domain)
     shortcut = terms_faces(pieces, domain, continuous=True)
     general = terms_faces(pieces, domain, continuous=False)
     lines = [
@@ -151,7 +151,7 @@ def example_markdown() -> str:
     lines += [
         "",
         f"Local Euler relation Σ_(S ≥ T) (−1)^dim S = (−1)^{n}: holds at {euler} of "
-        f"{len(pieces)} pieces (`construction.below`). The general sum minus the shortcut "
+        f"{len(pieces)} pieces (`construction.pieces_above`). The general sum minus the shortcut "
         f"vanishes on the affine hull of T (`linalg.express` against T's equality rows): "
         f"{agree} of {len(pieces)} pieces. The general sum has {nonzero} nonzero h_T, the "
         f"shortcut {sum(not t.h[0].is_zero for t in shortcut)}.",
