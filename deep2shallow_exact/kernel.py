@@ -50,7 +50,9 @@ NETWORK_FORMAT = "deep2shallow-exact/network"
 
 # Integers, "p/q", and decimals such as "-1.25e-3". ASCII digits only: Fraction() alone would
 # also take Unicode digits, underscores and spaces, which a second checker might not.
-NUMBER = re.compile(r"[+-]?(?:[0-9]+/[0-9]+|(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)")
+# (Each digit run has one way to match, so refusing a long string takes linear time.)
+NUMBER = re.compile(
+    r"[+-]?(?:[0-9]+/[0-9]+|(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)")
 # "1e999999999" would make Fraction build a billion-digit integer; the same bound as Python's
 # default limit on integer digits keeps every accepted number cheap.
 MAX_EXPONENT = 4300

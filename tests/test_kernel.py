@@ -636,6 +636,14 @@ def test_bad_text() -> None:
     assert not verify_text("[]").valid
 
 
+def test_refusing_a_long_number_takes_linear_time() -> None:
+    # The grammar once backtracked: refusing "1"*n + "_" took time growing as n².
+    from deep2shallow_exact.kernel import NUMBER
+    for text in ("1" * 200_000 + "_", "1" * 200_000 + "e", "." + "1" * 200_000 + "e+"):
+        assert NUMBER.fullmatch(text) is None
+        assert NUMBER.fullmatch(text[:-1] if not text.endswith("e+") else text[:-2])
+
+
 def test_floats_are_not_exact() -> None:
     doc = json.loads(json.dumps(relu_vs_relu()).replace('"witness": [1]', '"witness": [0.5]'))
     assert "float" in rejected(doc).reason
