@@ -99,13 +99,15 @@ def continuous_pair(a: Network, b: Network) -> bool:
 
 def check(a: Network, b: Network, domain: Domain | None = None, scope: str = "auto",
           backend: str = "auto",
-          progress: Callable[[SearchStats], None] | None = None) -> CheckResult:
+          progress: Callable[[SearchStats], None] | None = None,
+          workers: int = 1) -> CheckResult:
     """PROVEN (with a certificate the trusted kernel has accepted) iff ``a`` and ``b`` agree at
     every point of ``domain`` (scope ``everywhere``, or ``open`` for two finite ReLU networks,
     which are continuous) or off the walls of the search (scope ``open`` otherwise); else
     REFUTED at a rational point where their exact outputs differ or one is undefined or
     infinite. Scope ``auto`` is ``open`` where that proves equality everywhere (two finite
-    ReLU networks, a domain with interior points), else ``everywhere``."""
+    ReLU networks, a domain with interior points), else ``everywhere``. ``workers`` processes
+    share the kernel's re-verification."""
     if a.input_dim != b.input_dim:
         raise InputError(f"the networks take {a.input_dim} and {b.input_dim} inputs")
     if a.output_dim != b.output_dim:
@@ -136,7 +138,7 @@ def check(a: Network, b: Network, domain: Domain | None = None, scope: str = "au
         "networks": [network_to_document(a), network_to_document(b)],
         "domain": domain.to_document(), "scope": scope, "tree": search.tree,
     }
-    verdict = kernel.verify(certificate)
+    verdict = kernel.verify(certificate, workers=workers)
     if not verdict.valid:
         raise KernelRejected(f"internal error: the trusted kernel rejects the certificate the "
                              f"checker wrote, at {verdict.path or 'the top'}: {verdict.reason}")
@@ -146,8 +148,8 @@ def check(a: Network, b: Network, domain: Domain | None = None, scope: str = "au
 
 def prove_on_tree(a: Network, b: Network, domain: Domain, tree: list[dict | None],
                   maps_at: Callable[[int, NodeSigns],
-                                    tuple[Sequence[Affine], Sequence[Affine]] | None]
-                  ) -> CheckResult | None:
+                                    tuple[Sequence[Affine], Sequence[Affine]] | None],
+                  workers: int = 1) -> CheckResult | None:
     """PROVEN on a tree made already — by the enumeration of ``a``'s pieces, say, whose piece
     leaves hold their witnesses — if the kernel accepts it: its splits and empty leaves are
     taken as they are, and every piece leaf gets the λ of the affine maps that ``maps_at``
@@ -184,7 +186,7 @@ def prove_on_tree(a: Network, b: Network, domain: Domain, tree: list[dict | None
         "networks": [network_to_document(a), network_to_document(b)],
         "domain": domain.to_document(), "scope": "everywhere", "tree": tree,
     }
-    verdict = kernel.verify(certificate)
+    verdict = kernel.verify(certificate, workers=workers)
     if not verdict.valid:
         return None
     return CheckResult("PROVEN", "everywhere", leaves, certificate=certificate, kernel=verdict)

@@ -378,7 +378,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     progress = Progress("check")
     try:
         result = check(a, b, domain, args.scope, args.backend,
-                       progress=lambda s: progress.update(s.leaves, "pieces", s.open_nodes))
+                       progress=lambda s: progress.update(s.leaves, "pieces", s.open_nodes),
+                       workers=args.workers)
     finally:
         progress.close()
     if result.certificate is not None and args.certificate:
@@ -421,7 +422,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
     networks = None
     if args.networks:
         networks = tuple(network_to_document(load_network(path)) for path in args.networks)
-    verdict = kernel.verify_text(read_text(args.certificate), networks)  # type: ignore[arg-type]
+    verdict = kernel.verify_text(read_text(args.certificate), networks,  # type: ignore[arg-type]
+                                 args.workers)
     if args.json:
         _print_json({"valid": verdict.valid, "reason": verdict.reason, "path": verdict.path,
                      "pieces": verdict.pieces, "empties": verdict.empties,
@@ -452,6 +454,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
     progress = Progress("convert")
     try:
         result = to_shallow(net, args.method, domain, args.backend, verify=not args.no_verify,
+                            workers=args.workers,
                             progress=lambda unit, done: progress.update(done, unit, 0))
     finally:
         progress.close()
@@ -557,6 +560,12 @@ def _network_argument(p: argparse.ArgumentParser) -> None:
     p.add_argument("--architecture", metavar="MODULES", help=ARCHITECTURE_HELP)
 
 
+def _workers_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--workers", type=int, default=available_cpus(),
+                   help="processes for runs longer than a second (default: the usable CPUs, "
+                        f"here {available_cpus()}); the answer is the same for any number")
+
+
 def _backend_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--backend", choices=("auto", "float", "exact"), default="auto",
                    help="LP backend: float-guided (HiGHS proposes, exact arithmetic confirms), "
@@ -597,9 +606,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint", help="save progress here and resume from it if it exists")
     p.add_argument("--merge", action="store_true",
                    help="also count linear pieces (adjacent regions with the same map merged)")
-    p.add_argument("--workers", type=int, default=available_cpus(),
-                   help="processes for runs longer than a second (default: the usable CPUs, "
-                        f"here {available_cpus()})")
+    _workers_option(p)
     _backend_option(p)
     p.set_defaults(run=cmd_regions)
 
@@ -617,6 +624,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "everywhere")
     p.add_argument("--certificate", help="write the certificate here when PROVEN")
     p.add_argument("--json", action="store_true")
+    _workers_option(p)
     _backend_option(p)
     p.set_defaults(run=cmd_check)
 
@@ -632,6 +640,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--certificate", help="also write the equality certificate here")
     p.add_argument("--json", action="store_true",
                    help="print what was written and proven, with the proof's statistics")
+    _workers_option(p)
     _backend_option(p)
     p.set_defaults(run=cmd_convert)
 
@@ -696,6 +705,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--networks", nargs=2, metavar=("A", "B"),
                    help="also check, exactly, that the certificate is about these two files")
     p.add_argument("--json", action="store_true")
+    _workers_option(p)
     p.set_defaults(run=cmd_verify)
     return parser
 

@@ -251,7 +251,8 @@ def to_shallow(net: Network, method: str = "faces", domain: Domain | None = None
     the ``faces`` construction is refuted (a degenerate network whose pieces do not form a
     complex), the pieces are refined to an arrangement (:func:`refine_to_arrangement`) and the
     construction is built and checked once more; its verdict is what is returned.
-    ``workers`` processes share the enumeration (:class:`regions.PieceEnumeration`)."""
+    ``workers`` processes share the enumeration (:class:`regions.PieceEnumeration`) and the
+    kernel's re-verification."""
     if method not in METHODS:
         raise InputError(f"--method: {method!r} must be one of {', '.join(METHODS)}")
     domain = domain if domain is not None else everywhere(net.input_dim)
@@ -271,18 +272,18 @@ def to_shallow(net: Network, method: str = "faces", domain: Domain | None = None
     above = pieces_above(pieces, domain) if verify or not (continuous and domain.is_everything) \
         else None
     result = _assemble(net, terms_faces(pieces, domain, continuous, above), len(pieces),
-                       method, domain, backend, verify, (job, above))
+                       method, domain, backend, verify, (job, above), workers)
     if result.verdict is None or result.verdict.proven:
         return result
     faces = refine_to_arrangement(net, pieces, domain, backend)
     return _assemble(net, terms_faces(faces, domain, continuous=False), len(faces), method,
-                     domain, backend, verify)
+                     domain, backend, verify, workers=workers)
 
 
 def _assemble(net: Network, terms: list[Term], pieces: int, method: str, domain: Domain,
               backend: str, verify: bool,
-              enumerated: tuple[PieceEnumeration, dict[int, list[int]] | None] | None = None
-              ) -> Shallow:
+              enumerated: tuple[PieceEnumeration, dict[int, list[int]] | None] | None = None,
+              workers: int = 1) -> Shallow:
     n, outputs = net.input_dim, net.output_dim
     terms = [t for t in terms if any(not h.is_zero for h in t.h)]
     unpruned = _unpruned_widths(terms, n, outputs)
@@ -291,15 +292,16 @@ def _assemble(net: Network, terms: list[Term], pieces: int, method: str, domain:
     verdict = None
     if verify:
         if enumerated is not None and enumerated[1] is not None:
-            verdict = prove_pieces(net, shallow, terms, gadgets, *enumerated)  # type: ignore
+            verdict = prove_pieces(net, shallow, terms, gadgets, *enumerated,  # type: ignore
+                                   workers=workers)
         if verdict is None:
-            verdict = check(net, shallow, domain, "everywhere", backend)
+            verdict = check(net, shallow, domain, "everywhere", backend, workers=workers)
     return Shallow(shallow, method, pieces, len(terms), unpruned, verdict)
 
 
 def prove_pieces(net: Network, shallow: ReluNetwork, terms: Sequence[Term],
                  gadgets: Sequence[tuple[int, ...]], job: PieceEnumeration,
-                 above: dict[int, list[int]]) -> CheckResult | None:
+                 above: dict[int, list[int]], workers: int = 1) -> CheckResult | None:
     """The proof on the enumeration's own tree (its splits and emptiness proofs; every piece
     leaf gets its λ), with the shallow network's maps read off the construction: on a piece S
     the gates of exactly the terms T with S ⊆ cl T are open (Lemma 5a), so its output there is
@@ -322,4 +324,4 @@ def prove_pieces(net: Network, shallow: ReluNetwork, terms: Sequence[Term],
         # kernel's λ differs, the kernel refuses, and a search decides.
         return None if outputs is None else (job.found[s].maps, outputs)  # type: ignore
 
-    return prove_on_tree(net, shallow, job.domain, job.search.tree, maps_at)
+    return prove_on_tree(net, shallow, job.domain, job.search.tree, maps_at, workers)

@@ -64,6 +64,10 @@ class Form:
     const: Affine
     atoms: tuple[tuple[Affine, Fraction], ...] = ()
 
+    @property
+    def is_zero(self) -> bool:
+        return not self.atoms and self.const.is_zero
+
     @cached_property
     def passes_relu(self) -> bool:
         """A single atom a·ReLU(g) with a > 0 and nothing else: ≥ 0, so ReLU leaves it."""
@@ -278,6 +282,7 @@ class DemandProgram:
         self.layers = [_Layer(net, i, live[i]) for i in range(len(net.layers))]
         self.coordinates = tuple(Affine.coordinate(self.n, i) for i in range(self.n))
         self._first: dict[int, Value] | None = None
+        self._open: dict[tuple[int, int], Value] = {}
 
     def start(self) -> Evaluation:
         """Nothing evaluated yet: every live neuron waits (first evaluated at the root)."""
@@ -352,33 +357,35 @@ class DemandProgram:
     def outputs_if(self, signs: Signs, nonzero: Sequence[Iterable[int]]
                    ) -> tuple[Affine | Infinity, ...] | None:
         """The outputs on a node if, in each hidden layer after the first, only the neurons
-        ``nonzero`` lists may be nonzero (the others 0), by the rules of :meth:`advance`: a
-        guess from outside (say, from the construction of the network), cheap where the
-        network is wide and each node uses little of it; the kernel checks it in full. None if
-        a listed neuron or an output is undecided. The first layer, finite, needs no sign and
-        is computed once."""
+        ``nonzero`` lists may be nonzero (the others 0), and their infinite terms are all 0 —
+        the gates of the shallow networks open exactly there — by the rules of
+        :meth:`advance`. A guess from outside (from the construction of the network), cheap
+        where the network is wide and a node uses little of it; the kernel checks it in full.
+        None if something is undecided. The first layer must be finite: it needs no sign and,
+        with the finite part of the second, is computed once."""
         if not self.layers[0].finite or len(nonzero) != len(self.layers) - 2:
             return None
         if self._first is None:
             empty: list[dict[int, Wait]] = [{} for _ in self.layers]
-            first = {}
+            self._first = {}
             for j in range(len(self.layers[0].bias)):
                 value = self._neuron(0, j, [], empty, signs)
                 if value is not None:
-                    first[j] = value
-            self._first = first
-        values: list[dict[int, Value]] = [self._first]  # type: ignore[list-item]
-        pendings: list[dict[int, Wait]] = [{} for _ in self.layers]
+                    self._first[j] = value  # type: ignore[assignment]
+        values: list[dict[int, Value]] = [self._first]
         for li, neurons in enumerate(nonzero, start=1):
             mine: dict[int, Value] = {}
             for j in neurons:
-                value = self._neuron(li, j, values, pendings, signs)
-                if isinstance(value, (Wait, Undefined)):
-                    return None
-                if value is not None:
-                    mine[j] = value  # type: ignore[assignment]
+                value = self._open.get((li, j)) if li == 1 else None
+                if value is None:
+                    value = self._open_value(li, j, values[li - 1], signs)
+                    if value is None or isinstance(value, Wait):
+                        return None
+                if isinstance(value, Form) and value.is_zero:
+                    continue
+                mine[j] = value
             values.append(mine)
-        values.append({})
+        pendings: list[dict[int, Wait]] = [{} for _ in self.layers]
         outputs = []
         for j in range(len(self.layers[-1].bias)):
             value = self._neuron(len(self.layers) - 1, j, values, pendings, signs)
@@ -386,6 +393,29 @@ class DemandProgram:
                 return None
             outputs.append(value)
         return tuple(outputs)
+
+    def _open_value(self, li: int, j: int, inputs: dict[int, Value], signs: Signs
+                    ) -> Value | Wait | None:
+        """Neuron j of hidden layer li with its infinite terms taken as 0 (see outputs_if)."""
+        layer = self.layers[li]
+        bias = layer.bias[j]
+        if isinstance(bias, Infinity):
+            return None
+        terms = []
+        for k, w in layer.rows[j]:
+            a = inputs.get(k)
+            if a is None or isinstance(w, Infinity):
+                continue
+            if isinstance(a, Infinity):
+                return None
+            terms.append((w, a))
+        z = combine(terms, bias, self.n)
+        if z.passes_relu:
+            if li == 1:
+                self._open[li, j] = z
+            return z
+        value = self._activate(li, z, signs)
+        return value if value is not None else Form(self.zero)
 
     # -- one neuron -----------------------------------------------------------------------
 

@@ -35,8 +35,10 @@ names the networks in the verdict).
 
 from __future__ import annotations
 
+import collections
 import hashlib
 import json
+import multiprocessing
 import re
 from dataclasses import dataclass
 from fractions import Fraction
@@ -61,6 +63,28 @@ MAX_EXPONENT = 4300
 # operations per number it holds, the kernel stops instead of running for hours.
 WORK_PER_NUMBER = 1000
 WORK_BASE = 10**6
+
+
+# Below this many nodes a tree is walked in one process: forking costs more than it saves.
+_PARALLEL_NODES = 20000
+# A subtree to walk: its root (index, depth, side, row) and the rows, sides, frames above it.
+_Task = tuple[int, int, str, "_Row | None", list, list, list]
+# What a forked worker walks (set just before the fork, so the processes share it unpickled).
+_FORKED: tuple | None = None
+
+
+def _walk_task(k: int) -> tuple:
+    """Walk subtree k in a worker: (pieces, empty leaves, work, node indices reached), or the
+    rejection (reason, path)."""
+    assert _FORKED is not None
+    check, tree, seen, tasks = _FORKED
+    check.pieces = check.empties = check.work = 0
+    check.marked = []
+    try:
+        check._subtree(tree, seen, tasks[k])  # this process's own copy of ``seen``
+    except _Reject as reject:
+        return reject.reason, reject.path
+    return check.pieces, check.empties, check.work, check.marked
 
 
 @dataclass(frozen=True)
@@ -154,21 +178,24 @@ class _Reject(Exception):
         self.reason, self.path = reason, path
 
 
-def verify_text(text: str, networks: tuple[object, object] | None = None) -> Verdict:
+def verify_text(text: str, networks: tuple[object, object] | None = None,
+                workers: int = 1) -> Verdict:
     """Verify a certificate given as JSON text (JSON decimals are read as exact decimals)."""
     try:
         document = json.loads(text, parse_float=_json_decimal, parse_constant=_json_constant,
                               object_pairs_hook=json_object)
     except (ValueError, TypeError, RecursionError) as error:
         return Verdict(False, f"not a valid JSON document: {_cut(str(error))}", "", 0, 0, 0)
-    return verify(document, networks)
+    return verify(document, networks, workers)
 
 
-def verify(document: object, networks: tuple[object, object] | None = None) -> Verdict:
+def verify(document: object, networks: tuple[object, object] | None = None,
+           workers: int = 1) -> Verdict:
     """Verify a parsed certificate. Never raises; any defect gives ``valid=False``. With
     ``networks`` (two network documents), it is also checked that the certificate is about
-    exactly those two networks (equal weights, read exactly, in either layout)."""
-    check = _Check()
+    exactly those two networks (equal weights, read exactly, in either layout). ``workers``
+    processes share a large tree (forked; the verdict is the same for any number)."""
+    check = _Check(workers)
     try:
         return check.run(document, networks)
     except _Reject as reject:
@@ -180,8 +207,10 @@ def verify(document: object, networks: tuple[object, object] | None = None) -> V
 
 
 class _Check:
-    def __init__(self) -> None:
+    def __init__(self, workers: int = 1) -> None:
         self.pieces = self.empties = self.nodes = 0
+        self.workers = workers
+        self.marked: list[int] = []  # the nodes reached (as children), for a worker's report
 
     def run(self, doc: object, given: tuple[object, object] | None) -> Verdict:
         doc = _object(doc, "certificate")
@@ -256,36 +285,84 @@ class _Check:
                           "operations per number it holds; the kernel stops there")
 
     def _walk(self, tree: list) -> None:
-        """Depth-first from the root with an explicit stack. ``rows``, ``sides`` and
-        ``frames`` hold the path: a node's frame is what it knows (its signs) and how far each
-        network's evaluation has got there, which its children start from."""
+        """Depth-first from the root, every node checked once. A subtree needs nothing but
+        its own nodes and the frame of its root, so with ``workers`` > 1 the top of the tree is
+        walked here breadth first and its subtrees are walked by forked worker processes; the
+        node indices each reaches are merged here, so that a node shared by two subtrees or
+        reached by none is refused as in one process."""
         seen = [False] * len(tree)
         seen[0] = True
-        stack: list[tuple[int, int, str, _Row | None]] = [(0, 0, "", None)]
-        rows: list[_Row] = []
-        sides: list[str] = []
-        frames: list[tuple[_Signs, tuple]] = []
-        while stack:
-            index, depth, side, row = stack.pop()
-            del rows[depth:], sides[depth:], frames[depth + (row is not None):]
-            if row is not None:
-                rows.append(row)
-                sides.append(side)
+        start: _Task = (0, 0, "", None, [], [], [])
+        if self.workers < 2 or len(tree) < _PARALLEL_NODES or \
+                "fork" not in multiprocessing.get_all_start_methods():
+            self._subtree(tree, seen, start)
+        else:
+            tasks = self._top(tree, seen, start, 4 * self.workers)
+            global _FORKED
+            _FORKED = (self, tree, seen, tasks)
             try:
-                node = tree[index]
-                if not isinstance(node, dict):
-                    raise _Reject(f"a node must be an object, found {_brief(node)}")
-                # An empty leaf evaluates nothing; every other node starts from its parent.
-                frame = None if "empty" in node else self._frame(
-                    frames[-1] if frames else None, row)
-                frames.append(frame)  # type: ignore[arg-type]
-                stack.extend(self._node(node, tree, index, rows, seen, frame))
-            except _Reject as reject:
-                label = f"tree[{index}] ({'/'.join(['root', *sides])})"
-                raise _Reject(reject.reason, label + reject.path) from None
+                with multiprocessing.get_context("fork").Pool(self.workers) as pool:
+                    # One subtree at a time: their sizes differ by orders of magnitude.
+                    results = pool.map(_walk_task, range(len(tasks)), chunksize=1)
+            finally:
+                _FORKED = None
+            for result in results:
+                if isinstance(result[0], str):
+                    raise _Reject(result[0], result[1])
+            for pieces, empties, work, reached in results:  # type: ignore[misc]
+                self.pieces += pieces
+                self.empties += empties
+                self.spend(work)
+                for index in reached:
+                    if seen[index]:
+                        raise _Reject("the child of two splits", f"tree[{index}]")
+                    seen[index] = True
         for index, reached in enumerate(seen):
             if not reached:
                 raise _Reject("no split has this node as a child (unreachable)", f"tree[{index}]")
+
+    def _top(self, tree: list, seen: list[bool], start: _Task, count: int) -> list[_Task]:
+        """Walk the tree breadth first until ``count`` subtrees are left: their roots, with
+        the rows, sides and frames of their paths."""
+        queue = collections.deque([start])
+        while queue and len(queue) < count:
+            index, depth, side, row, rows, sides, frames = queue.popleft()
+            rows, sides, frames = list(rows), list(sides), list(frames)
+            children = self._visit(tree, seen, index, side, row, rows, sides, frames)
+            queue.extend((c, d, s, r, rows, sides, frames) for c, d, s, r in reversed(children))
+        return list(queue)
+
+    def _subtree(self, tree: list, seen: list[bool], task: _Task) -> None:
+        """Depth-first below one node, with an explicit stack: ``rows``, ``sides`` and
+        ``frames`` hold the path. A node's frame is what it knows (its signs) and how far each
+        network's evaluation has got there, which its children start from."""
+        index, depth, side, row, rows, sides, frames = task
+        rows, sides, frames = list(rows), list(sides), list(frames)
+        stack: list[tuple[int, int, str, _Row | None]] = [(index, depth, side, row)]
+        while stack:
+            index, depth, side, row = stack.pop()
+            del rows[depth:], sides[depth:], frames[depth + (row is not None):]
+            stack.extend(self._visit(tree, seen, index, side, row, rows, sides, frames))
+
+    def _visit(self, tree: list, seen: list[bool], index: int, side: str, row: _Row | None,
+               rows: list[_Row], sides: list[str], frames: list) -> list:
+        """Check one node given its path (``rows`` etc. up to its parent); extend the path by
+        the node, and return its children for the stack."""
+        if row is not None:
+            rows.append(row)
+            sides.append(side)
+        try:
+            node = tree[index]
+            if not isinstance(node, dict):
+                raise _Reject(f"a node must be an object, found {_brief(node)}")
+            # An empty leaf evaluates nothing; every other node starts from its parent.
+            frame = None if "empty" in node else self._frame(frames[-1] if frames else None,
+                                                             row)
+            frames.append(frame)
+            return self._node(node, tree, index, rows, seen, frame)
+        except _Reject as reject:
+            label = f"tree[{index}] ({'/'.join(['root', *sides])})"
+            raise _Reject(reject.reason, label + reject.path) from None
 
     def _frame(self, parent: tuple[_Signs, tuple] | None, row: _Row | None
                ) -> tuple[_Signs, tuple]:
@@ -350,6 +427,7 @@ class _Check:
             if seen[child]:
                 raise _Reject(f"tree[{child}] is the child of two splits", where)
             seen[child] = True
+            self.marked.append(child)
             out.append((child, len(path), side, asserted[side]))
         if self.scope == "open" and all(isinstance(tree[c], dict) and "empty" in tree[c]
                                         for c, _, _, _ in out):

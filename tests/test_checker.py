@@ -20,11 +20,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from deep2shallow_exact.affine import Affine
-from deep2shallow_exact.checker import CheckResult, check
+from deep2shallow_exact.checker import CheckResult, check, continuous_pair, prove_on_tree
 from deep2shallow_exact.domain import Domain, box, everywhere
 from deep2shallow_exact.errors import InputError, UndefinedError
 from deep2shallow_exact.evaluation import evaluate
-from deep2shallow_exact.formats import load_network
+from deep2shallow_exact.formats import load_network, network_to_document
 from deep2shallow_exact.kernel import verify
 from deep2shallow_exact.network import GatedNetwork, Layer, Network, ReluNetwork
 from deep2shallow_exact.numbers import Infinity
@@ -73,9 +73,13 @@ def assert_proven(result: CheckResult, a: Network, b: Network,
     """PROVEN with a certificate the kernel accepts; the two agree at the sample points."""
     assert result.verdict == "PROVEN" and result.counterexample is None
     assert result.certificate is not None
-    verdict = verify(result.certificate)
+    # About exactly these two networks, and the claim the checker reports is the kernel's.
+    verdict = verify(result.certificate, (network_to_document(a), network_to_document(b)))
     assert verdict.valid, (verdict.path, verdict.reason)
     assert verdict.pieces == result.pieces_checked
+    assert result.kernel is not None and result.kernel.claim == verdict.claim
+    if result.scope == "everywhere" or continuous_pair(a, b):
+        assert "off the hyperplanes" not in verdict.claim
     for x in samples:
         assert evaluate(a, x) == evaluate(b, x)
 
@@ -470,3 +474,49 @@ def test_reused_emptiness_proofs_pass_the_kernel():
     assert_proven(result, a, b, [(F(0), F(1, 2)), (F(1), F(1))])
     assert seen and seen[-1].reused_proofs >= 4
 
+
+
+# -- scope auto, and proofs on a tree made already ---------------------------------------------
+
+def test_auto_scope_is_open_for_finite_relu_networks_and_proves_everywhere():
+    net = load_network(EXAMPLES / "tiny.json")
+    doubled = ReluNetwork(net.layers[:-1] + (Layer(
+        tuple(tuple(2 * w for w in row) for row in net.layers[-1].weights),
+        tuple(2 * b for b in net.layers[-1].bias)),))
+    half = ReluNetwork((*doubled.layers[:-1], Layer(
+        tuple(tuple(w / 2 for w in row) for row in doubled.layers[-1].weights),
+        tuple(b / 2 for b in doubled.layers[-1].bias))))
+    result = check(net, half)
+    assert result.scope == "open"
+    assert_proven(result, net, half, GRID_2D)
+    assert result.kernel.claim.startswith("both networks are defined, finite and equal at "
+                                          "every point of R^2")
+    # An extended network keeps scope everywhere.
+    gate = load_network(EXAMPLES / "gating_identity.json")
+    relu = ReluNetwork.from_lists([([[1]], [0]), ([[1]], [0])])
+    assert check(gate, relu).scope == "everywhere"
+    # A flat box has no interior: scope everywhere too.
+    flat = box([F(0), F(-1)], [F(0), F(1)])
+    assert check(net, half, flat).scope == "everywhere"
+
+
+def test_proof_on_a_given_tree_and_what_makes_it_fail():
+    # relu(x) and x on [0, 2]: the tree splits on x; the maps the caller gives fill λ.
+    relu = ReluNetwork.from_lists([([[1]], [0]), ([[1]], [0])])
+    identity = ReluNetwork.from_lists([([[1]], [0])])
+    domain = box([F(0)], [F(2)])
+    x, zero = Affine.of([1], 0), Affine.of([0], 0)
+    tree = [{"split": ["1", "0"], "children": {"+": 1, "0": 2, "-": 3}},
+            {"piece": {"witness": ["1"]}}, {"piece": {"witness": ["0"]}},
+            {"empty": ["1", "0", "1"]}]
+    maps = {1: ((x,), (x,)), 2: ((zero,), (x,))}
+    result = prove_on_tree(relu, identity, domain, tree, lambda i, signs: maps[i])
+    assert result is not None and result.proven and result.pieces_checked == 2
+    assert_proven(result, relu, identity)
+    assert result.certificate["tree"][2]["piece"]["lambda"] == [["-1"]]
+    # Maps that differ on a piece, missing maps, maps the kernel does not compute: no proof.
+    assert prove_on_tree(relu, identity, domain, tree,
+                         lambda i, signs: ((x,), (x.scale(2),))) is None
+    assert prove_on_tree(relu, identity, domain, tree, lambda i, signs: None) is None
+    wrong = {1: ((x,), (x,)), 2: ((x,), (x,))}   # relu(x) is 0, not x, on the piece x = 0
+    assert prove_on_tree(relu, identity, domain, tree, lambda i, signs: wrong[i]) is None

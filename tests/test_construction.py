@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fractions import Fraction
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -22,6 +23,7 @@ from deep2shallow_exact.strategies import (
 )
 
 F = Fraction
+EXAMPLES = Path(__file__).resolve().parents[1] / "deep2shallow_exact" / "examples"
 small_nets = relu_networks(input_dim=st.integers(1, 3),
                            hidden_widths=st.lists(st.integers(1, 2), min_size=1,
                                                   max_size=3).map(tuple))
@@ -189,3 +191,32 @@ def test_many_random_networks_convert_and_agree_on_walls(net, data):
     assert_proven(net, result)
     x = data.draw(points_on_walls(net))
     assert evaluate(result.network, x) == evaluate(net, x)
+
+
+def test_convert_proves_on_the_enumerations_own_tree():
+    # The proof reuses the enumeration's tree: one certificate leaf per piece, the two
+    # networks of the certificate are the deep one and the shallow one, on the domain given.
+    from deep2shallow_exact.formats import load_network, network_to_document
+    from deep2shallow_exact.regions import PieceEnumeration
+    net = load_network(EXAMPLES / "tiny.json")
+    result = to_shallow(net)
+    pieces = list(PieceEnumeration(net))
+    assert result.pieces == len(pieces) == result.verdict.pieces_checked
+    verdict = kernel.verify(result.verdict.certificate,
+                            (network_to_document(net), network_to_document(result.network)))
+    assert verdict.valid and verdict.pieces == len(pieces)
+    assert result.verdict.certificate["domain"] == {"dim": 2, "inequalities": [],
+                                                    "equalities": []}
+    square = box([F(-1), F(-1)], [F(1), F(1)])
+    boxed = to_shallow(net, domain=square)
+    assert boxed.verdict.certificate["domain"] == square.to_document()
+    assert kernel.verify(boxed.verdict.certificate).pieces == boxed.pieces
+
+
+def test_convert_falls_back_to_a_search_when_the_tree_does_not_do(monkeypatch):
+    import deep2shallow_exact.construction as construction
+    from deep2shallow_exact.formats import load_network
+    net = load_network(EXAMPLES / "tiny.json")
+    monkeypatch.setattr(construction, "prove_pieces", lambda *args, **kwargs: None)
+    result = to_shallow(net)
+    assert_proven(net, result)

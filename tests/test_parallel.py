@@ -104,3 +104,59 @@ def test_a_dying_worker_is_an_error_not_a_hang(monkeypatch):
     with pytest.raises(InputError, match="worker process died"):
         list(run)
     assert not run.complete and run.search.stack  # the nodes are back for a checkpoint
+
+
+def test_a_tree_recorded_by_workers_is_one_valid_certificate():
+    # Workers number their nodes locally; grafted back, the tree must be one tree the kernel
+    # accepts as the proof of the construction, with every piece at its own leaf.
+    from deep2shallow_exact import kernel
+    from deep2shallow_exact.construction import (
+        build_network,
+        distinct,
+        pieces_above,
+        prove_pieces,
+        terms_faces,
+        Term,
+    )
+    net = random_net([2, 5, 4, 1], "parallel/4")
+    run = PieceEnumeration(net, workers=2, sequential_seconds=0, record_tree=True)
+    pieces = list(run)
+    assert key(pieces) == key(PieceEnumeration(net))
+    assert sorted(run.leaf_of) == sorted(set(run.leaf_of))
+    domain = everywhere(2)
+    above = pieces_above(run.found, domain)
+    terms = [Term(t.piece, distinct(t.closure), t.h)
+             for t in terms_faces(run.found, domain, True, above)
+             if any(not h.is_zero for h in t.h)]
+    shallow, gadgets = build_network(terms, 2, 1)
+    result = prove_pieces(net, shallow, terms, gadgets, run, above, workers=2)
+    assert result is not None and result.pieces_checked == len(pieces)
+    verdict = kernel.verify(result.certificate,
+                            (network_to_document(net), network_to_document(shallow)))
+    assert verdict.valid and verdict.pieces == len(pieces)
+
+
+def test_the_kernel_on_several_processes_says_what_it_says_on_one(monkeypatch):
+    from deep2shallow_exact import kernel
+    from deep2shallow_exact.checker import check
+    net = random_net([2, 5, 4, 1], "parallel/5")
+    other = random_net([2, 5, 4, 1], "parallel/5")
+    certificate = check(net, other, scope="everywhere").certificate
+    monkeypatch.setattr(kernel, "_PARALLEL_NODES", 10)
+    one, two = kernel.verify(certificate), kernel.verify(certificate, workers=2)
+    assert one.valid and two == one
+    # A node made the child of two splits far apart, and the node it replaced left
+    # unreachable: refused with either count (the merge of the workers' reached nodes).
+    tree = certificate["tree"]
+    splits = [i for i, node in enumerate(tree) if "split" in node]
+    first, last = splits[1], splits[-1]
+    shared = tree[last]["children"]["+"]
+    tree[first] = {**tree[first], "children": {**tree[first]["children"], "+": shared}}
+    for workers in (1, 2):
+        assert not kernel.verify(certificate, workers=workers).valid
+    tree.append({"piece": {"witness": ["0", "0"], "lambda": [[]]}})  # reached by no split
+    certificate = check(net, other, scope="everywhere").certificate
+    certificate["tree"].append({"empty": []})
+    for workers in (1, 2):
+        verdict = kernel.verify(certificate, workers=workers)
+        assert not verdict.valid and "unreachable" in verdict.reason

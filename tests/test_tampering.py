@@ -57,6 +57,11 @@ GATING_IDENTITY = relu_net(([[1], [-1]], [0, 0]), ([[1, "-inf"]], [0]), ([[1]], 
 RELU = relu_net(([[1]], [0]), ([[1]], [0]))
 
 
+def _shallow(net: ReluNetwork) -> ReluNetwork:
+    from deep2shallow_exact.construction import to_shallow
+    return to_shallow(net, verify=False).network
+
+
 def _pairs() -> dict[str, tuple[Network, Network, Domain | None]]:
     tiny, saw = _tiny(), _sawtooth()
     return {
@@ -77,6 +82,9 @@ def _pairs() -> dict[str, tuple[Network, Network, Domain | None]]:
                        [([[2, 0], [0, 3]], [2, 0]), ([["1/2", "2/3"]], [0])]), None),
         "line": (relu_net(([[1, 0]], [0])), relu_net(([[0, 1]], [0])),
                  Domain(2, (), (Affine.of([1, -1], 0),), "the line x1 = x2")),
+        # A deep network against its three-layer form: gates decided on demand (the −∞
+        # terms first), pairs a·ReLU(h) − a·ReLU(−h) without the sign of h.
+        "tiny-shallow": (tiny, _shallow(tiny), None),
         # Finite ReLU networks in scope open: by continuity a proof everywhere.
         "tiny-open": (tiny, relu_net(*((tuple(map(list, layer.weights)), list(layer.bias))
                                        for layer in tiny.layers)), None),
@@ -254,14 +262,29 @@ def test_altering_a_motzkin_multiplier_is_rejected(name: str) -> None:
 
 
 def _entries(doc: dict) -> Iterator[tuple[str, int, str, int, int]]:
-    """(list name, layer, "weights" | "bias", row, column) of every entry of a network."""
+    """(list name, layer, "weights" | "bias", row, column) of every entry of a network; for
+    a sparse layer, (..., "entry", k, 2) for the weight of its k-th entry."""
     for field in ("layers", "gating", "value"):
         for i, layer in enumerate(doc.get(field, [])):
-            for r, weights in enumerate(layer["weights"]):
-                for c in range(len(weights)):
-                    yield field, i, "weights", r, c
+            weights = layer["weights"]
+            if isinstance(weights, dict):
+                for k in range(len(weights["entries"])):
+                    yield field, i, "entry", k, 2
+            else:
+                for r, row in enumerate(weights):
+                    for c in range(len(row)):
+                        yield field, i, "weights", r, c
             for r in range(len(layer["bias"])):
                 yield field, i, "bias", r, -1
+
+
+def _cell(layer: dict, part: str, r: int, c: int) -> tuple[list, int]:
+    """The list holding an entry found by _entries, and its index there."""
+    if part == "bias":
+        return layer["bias"], r
+    if part == "entry":
+        return layer["weights"]["entries"][r], 2
+    return layer["weights"][r], c
 
 
 def _alterations(value: object) -> list[str]:
@@ -299,15 +322,11 @@ def test_altering_a_weight_that_changes_a_function_is_rejected(name: str) -> Non
         expected = [_outputs(other, x) for x in points]
         entries = list(_entries(doc["networks"][k]))
         for field, i, part, r, c in entries[::max(1, len(entries) // PER_KIND)]:
-            layer = doc["networks"][k][field][i]
-            old = layer["weights"][r][c] if part == "weights" else layer["bias"][r]
-            for new in _alterations(old):
+            cells, at = _cell(doc["networks"][k][field][i], part, r, c)
+            for new in _alterations(cells[at]):
                 tampered = copy.deepcopy(doc)
-                target = tampered["networks"][k][field][i]
-                if part == "weights":
-                    target["weights"][r][c] = new
-                else:
-                    target["bias"][r] = new
+                target, at = _cell(tampered["networks"][k][field][i], part, r, c)
+                target[at] = new
                 try:
                     altered = network_from_document(tampered["networks"][k], "altered")
                 except Exception:
