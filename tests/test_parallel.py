@@ -111,12 +111,12 @@ def test_a_tree_recorded_by_workers_is_one_valid_certificate():
     # accepts as the proof of the construction, with every piece at its own leaf.
     from deep2shallow_exact import kernel
     from deep2shallow_exact.construction import (
+        Term,
         build_network,
         distinct,
         pieces_above,
         prove_pieces,
         terms_faces,
-        Term,
     )
     net = random_net([2, 5, 4, 1], "parallel/4")
     run = PieceEnumeration(net, workers=2, sequential_seconds=0, record_tree=True)
