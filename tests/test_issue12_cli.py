@@ -515,3 +515,66 @@ def test_network_file_with_a_repeated_key_or_loose_number_is_refused(capsys, tmp
         code, _, err = run(capsys, "evaluate", loose, "--at=1", "--json")
         line = one_line_error(code, err)
         assert f"{loose}: layers[0].bias[0]: {text!r}" in line, line
+
+
+# -- item 1: open scope on a box keeps witnesses inside their pieces ---------------------------
+
+RELU_DOC = {"format": "deep2shallow-exact/network", "version": 1, "kind": "relu"}
+
+
+def test_open_scope_witnesses_stay_inside_their_pieces(capsys, tmp_path):
+    # relu(x1) + relu(x2 − 1/2) on the unit square: the piece ++ is {x1 > 0, x2 > 1/2}, so no
+    # witness of it may have x1 = 0 (the box face), as (0, 1) once did.
+    net = tmp_path / "O.json"
+    net.write_text(json.dumps({**RELU_DOC, "layers": [
+        {"weights": [[1, 0], [0, 1]], "bias": [0, "-1/2"]}, {"weights": [[1, 1]], "bias": [0]}]}))
+    code, out, _ = run(capsys, "regions", str(net), "--scope", "open", "--box=0:1,0:1", "--json")
+    assert code == 0
+    pieces = json.loads(out)["pieces"]
+    assert sorted(p["signs"] for p in pieces) == ["++", "+-"]
+    for p in pieces:
+        x1, x2 = (F(v) for v in p["witness"])
+        assert 0 < x1 <= 1 and 0 <= x2 <= 1 and (x2 > F(1, 2)) == (p["signs"] == "++")
+        assert x2 != F(1, 2)
+    cert = tmp_path / "c.json"
+    code, out, _ = run(capsys, "check", str(net), str(net), "--scope", "open", "--box=0:1,0:1",
+                       "--certificate", str(cert))
+    assert code == 0 and out.startswith("PROVEN")
+    assert run(capsys, "verify", str(cert))[0] == 0
+
+
+def test_open_scope_check_refutes_instead_of_crashing(capsys, tmp_path):
+    # A = 1 − relu(1 − ∞·relu(x1)): 1 where x1 > 0, 0 where x1 = 0; B = 0. They differ on the
+    # open square, so the answer is REFUTED with a point where A is 1 (an AssertionError once).
+    a, b = tmp_path / "A.json", tmp_path / "B.json"
+    a.write_text(json.dumps({**RELU_DOC, "layers": [
+        {"weights": [[1, 0]], "bias": [0]}, {"weights": [["-inf"]], "bias": [1]},
+        {"weights": [[-1]], "bias": [1]}]}))
+    b.write_text(json.dumps({**RELU_DOC, "layers": [
+        {"weights": [[0, 1]], "bias": ["-1/2"]}, {"weights": [[0]], "bias": [0]}]}))
+    code, out, err = run(capsys, "check", str(a), str(b), "--scope", "open", "--box=0:1,0:1",
+                         "--json")
+    assert code == 1 and not err
+    doc = json.loads(out)
+    x = [F(v) for v in doc["counterexample"]]
+    assert doc["verdict"] == "REFUTED" and x[0] > 0 and doc["outputs"] == [["1"], ["0"]]
+
+
+def test_check_prints_only_what_the_kernel_accepted(capsys):
+    code, out, _ = run(capsys, "check", TINY, TINY, "--json")
+    doc = json.loads(out)
+    assert code == 0 and doc["verdict"] == "PROVEN"
+    assert doc["proves"].startswith("both networks are defined, finite and equal at every point")
+    assert len(doc["networks"]) == 2 and doc["networks"][0] == doc["networks"][1]
+
+
+# -- item 2: the regions of a flat domain --------------------------------------------------------
+
+def test_regions_of_a_flat_box_are_its_pieces_of_its_own_dimension(capsys):
+    # The box {0} × [−1, 1] is a segment: its regions are its 1-dimensional pieces.
+    code, out, _ = run(capsys, "regions", TINY, "--box=0:0,-1:1", "--json", "--summary")
+    doc = json.loads(out)
+    assert code == 0 and doc["regions"] == doc["counts_by_dim"]["1"] > 0
+    code, out, _ = run(capsys, "regions", TINY, "--box=0:1,-1:1", "--json", "--summary")
+    doc = json.loads(out)
+    assert doc["regions"] == doc["counts_by_dim"]["2"]
