@@ -274,7 +274,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_regions(args: argparse.Namespace) -> int:
     net = load_network(args.network, args.architecture)
     domain = _domain(args, net.input_dim)
-    job = PieceEnumeration(net, domain, args.scope, args.backend, args.workers)
+    job = PieceEnumeration(net, domain, args.scope, args.backend, args.workers,
+                           cluster=args.cluster)
     if args.merge and args.scope != "everywhere":
         raise InputError("--merge needs --scope everywhere (adjacency is read off the walls)")
     if args.checkpoint and Path(args.checkpoint).exists():
@@ -454,7 +455,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
     progress = Progress("convert")
     try:
         result = to_shallow(net, args.method, domain, args.backend, verify=not args.no_verify,
-                            workers=args.workers,
+                            workers=args.workers, cluster=args.cluster,
                             progress=lambda unit, done: progress.update(done, unit, 0))
     finally:
         progress.close()
@@ -566,6 +567,13 @@ def _workers_option(p: argparse.ArgumentParser) -> None:
                         f"here {available_cpus()}); the answer is the same for any number")
 
 
+def _cluster_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--cluster", metavar="ADDRESS",
+                   help="run the piece search on a Dask cluster: a scheduler's address "
+                        "(tcp://host:8786) or local:N (N worker processes started here); "
+                        "needs the extra [cluster]; the answer is the same as without")
+
+
 def _backend_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--backend", choices=("auto", "float", "exact"), default="auto",
                    help="LP backend: float-guided (HiGHS proposes, exact arithmetic confirms), "
@@ -607,6 +615,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--merge", action="store_true",
                    help="also count linear pieces (adjacent regions with the same map merged)")
     _workers_option(p)
+    _cluster_option(p)
     _backend_option(p)
     p.set_defaults(run=cmd_regions)
 
@@ -641,6 +650,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true",
                    help="print what was written and proven, with the proof's statistics")
     _workers_option(p)
+    _cluster_option(p)
     _backend_option(p)
     p.set_defaults(run=cmd_convert)
 

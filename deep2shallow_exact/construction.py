@@ -241,7 +241,7 @@ def refine_to_arrangement(net: Network, pieces: Sequence[Piece], domain: Domain,
 def to_shallow(net: Network, method: str = "faces", domain: Domain | None = None,
                backend: str = "auto", verify: bool = True,
                progress: Callable[[str, int], None] | None = None,
-               workers: int = 1) -> Shallow:
+               workers: int = 1, cluster: str | None = None) -> Shallow:
     """The three-layer extended-real network of DESIGN section 4 for ``net`` on ``domain``.
 
     With ``verify`` (the default) the result is proven equal to ``net`` on the domain, and the
@@ -252,12 +252,13 @@ def to_shallow(net: Network, method: str = "faces", domain: Domain | None = None
     complex), the pieces are refined to an arrangement (:func:`refine_to_arrangement`) and the
     construction is built and checked once more; its verdict is what is returned.
     ``workers`` processes share the enumeration (:class:`regions.PieceEnumeration`) and the
-    kernel's re-verification."""
+    kernel's re-verification; with ``cluster`` (``local:N`` or a Dask scheduler's address) the
+    enumeration runs there instead."""
     if method not in METHODS:
         raise InputError(f"--method: {method!r} must be one of {', '.join(METHODS)}")
     domain = domain if domain is not None else everywhere(net.input_dim)
     job = PieceEnumeration(net, domain, "everywhere", backend, workers,
-                           record_tree=verify and method == "faces")
+                           record_tree=verify and method == "faces", cluster=cluster)
     pieces = []
     for piece in job:
         pieces.append(piece)

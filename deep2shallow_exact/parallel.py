@@ -6,6 +6,13 @@ worker explores its batch for a bounded time and sends back the pieces it found 
 it left open, which go back in the queue: large subtrees get split up as they are met, so the
 workers stay busy without knowing the tree's shape in advance. Nothing is shared but the
 network and the domain; every worker's answers are exact, like the sequential search's.
+
+Where the batches run is one seam (DESIGN §10): by default a process pool of this machine,
+whose initializer builds each worker's :class:`Search` once; or any
+:class:`concurrent.futures.Executor` (a Dask cluster's, :mod:`.cluster`), to which the job is
+handed once (``share``: Dask scatters it to every worker) while each worker process keeps the
+Search it built from it, keyed by the job's id. Either way a batch carries node paths and
+witnesses only.
 """
 
 from __future__ import annotations
@@ -13,11 +20,14 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import threading
 import time
+import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from fractions import Fraction
 
 from .affine import Affine
@@ -49,14 +59,32 @@ def available_cpus() -> int:
 
 @dataclass(frozen=True)
 class _Job:
+    """What every worker needs, sent once: it builds its Search from this."""
+
     net: Network
     domain: Domain
     scope: str
     backend: str
     record_tree: bool = False
+    # Read when the run starts, so that a remote worker uses the caller's value.
+    batch_seconds: float = BATCH_SECONDS
+    key: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+    def search(self) -> Search:
+        return Search([self.net], self.domain, self.scope, Solver(self.backend),
+                      split_domain_walls=self.scope == "everywhere", sign_classes=True,
+                      record_tree=self.record_tree)
 
 
+# A process pool's worker: its job and the Search built from it by the initializer.
+_worker_job: _Job | None = None
 _worker_search: Search | None = None
+
+# Any other executor's worker process: idle Searches by job id (one per thread running a
+# batch of that job), the last few jobs only.
+_idle: OrderedDict[str, list[Search]] = OrderedDict()
+_idle_lock = threading.Lock()
+_JOBS_KEPT = 4
 
 
 def _plain(node: OpenNode) -> _Plain:
@@ -76,10 +104,8 @@ def _start_worker(job: _Job) -> None:
     # Ctrl-C reaches every process of the terminal; the parent decides what happens.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    global _worker_search
-    _worker_search = Search([job.net], job.domain, job.scope, Solver(job.backend),
-                            split_domain_walls=job.scope == "everywhere", sign_classes=True,
-                            record_tree=job.record_tree)
+    global _worker_job, _worker_search
+    _worker_job, _worker_search = job, job.search()
 
 
 _Explored = tuple[list[tuple[int, Piece]], list[_Plain], list[dict | None] | int,
@@ -87,15 +113,37 @@ _Explored = tuple[list[tuple[int, Piece]], list[_Plain], list[dict | None] | int
 
 
 def _explore(batch: list[_Plain]) -> _Explored:
-    """Explore ``batch`` for about BATCH_SECONDS. Node k of the batch is node k of a local
+    """A process pool's task: ``batch`` explored by the Search its initializer built."""
+    assert _worker_job is not None and _worker_search is not None
+    return _explore_with(_worker_search, batch, _worker_job.batch_seconds)
+
+
+def _explore_shared(job: _Job, batch: list[_Plain]) -> _Explored:
+    """Any other executor's task: ``batch`` explored by a Search of this worker process built
+    from ``job`` at its first batch (``job`` is the shared copy, e.g. Dask's scattered one)."""
+    with _idle_lock:
+        idle = _idle.get(job.key)
+        search = idle.pop() if idle else None
+    if search is None:
+        search = job.search()
+    try:
+        return _explore_with(search, batch, job.batch_seconds)
+    finally:
+        with _idle_lock:
+            _idle.setdefault(job.key, []).append(search)
+            _idle.move_to_end(job.key)
+            while len(_idle) > _JOBS_KEPT:
+                _idle.popitem(last=False)
+
+
+def _explore_with(search: Search, batch: list[_Plain], seconds: float) -> _Explored:
+    """Explore ``batch`` for about ``seconds``. Node k of the batch is node k of a local
     tree here; returned: the pieces with their local leaf indices, the nodes left open, the
     local tree (or, when no tree is recorded, its size) and the stats."""
-    search = _worker_search
-    assert search is not None
     search.stats = SearchStats()
     search.resume([None] * len(batch), [(k, path, w) for k, (_, path, w)
                                         in enumerate(map(_node, batch))])
-    deadline = time.monotonic() + BATCH_SECONDS
+    deadline = time.monotonic() + seconds
     pieces = []
     for leaf in search.leaves():
         pieces.append((leaf.index, piece_of_leaf(leaf)))
@@ -115,6 +163,9 @@ def leaf_entry(leaf: Leaf) -> dict:
     return {"piece": {"witness": [format_number(v) for v in leaf.witness]}}
 
 
+ExecutorChoice = Executor | Callable[[], Executor] | None
+
+
 class ParallelExploration:
     """The pieces below ``search``'s open nodes, explored by ``workers`` processes.
 
@@ -123,14 +174,23 @@ class ParallelExploration:
     explored yet, for checkpoints taken meanwhile. If the caller stops early (or Ctrl-C), the
     workers are stopped and every node not fully explored is put back on ``search``'s stack,
     so that a checkpoint taken then resumes exactly where the run stopped and loses nothing.
+
+    ``executor`` is where the batches run: None (default) for a process pool of ``workers``
+    processes of this machine, made and shut down here; or any ``concurrent.futures``
+    executor, or a function of no arguments that makes one (then shut down here too). Such an
+    executor may also have ``share(job)``, returning what to send instead of the job itself
+    (Dask: the job scattered to every worker once), ``slots`` (how many batches run at once;
+    default ``workers``) and ``died`` (the exceptions that mean a worker was lost for good).
     """
 
     def __init__(self, search: Search, net: Network, scope: str, backend: str, workers: int,
-                 keep: Callable[[Piece, int], None]) -> None:
+                 keep: Callable[[Piece, int], None], executor: ExecutorChoice = None) -> None:
         self.search = search
-        self.job = _Job(net, search.domain, scope, backend, search.record_tree)
+        self.job = _Job(net, search.domain, scope, backend, search.record_tree,
+                        batch_seconds=BATCH_SECONDS)
         self.workers = workers
         self.keep = keep
+        self.executor = executor
         self.todo: list[_Plain] = [_plain(n) for n in search.open_nodes()]
         self.running: dict[Future, list[_Plain]] = {}
         search.stack = []
@@ -156,26 +216,55 @@ class ParallelExploration:
         return [_node(p) for batch in self.running.values() for p in batch] + \
             [_node(p) for p in self.todo]
 
+    def _start(self) -> tuple[Executor, bool, Callable[[list[_Plain]], Future]]:
+        """The executor, whether it is ours to shut down, and how a batch is submitted."""
+        if self.executor is None:
+            method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+            # A process pool whose futures fail (BrokenProcessPool) if a worker dies, rather
+            # than one that waits forever for its task.
+            pool = ProcessPoolExecutor(self.workers, multiprocessing.get_context(method),
+                                       _start_worker, (self.job,))
+            # _explore looked up at each call, so that a test may replace it.
+            return pool, True, lambda batch: pool.submit(_explore, batch)
+        owned = not hasattr(self.executor, "submit")
+        executor = self.executor() if owned else self.executor  # type: ignore[operator]
+        share = getattr(executor, "share", None)
+        try:
+            handle = share(self.job) if share is not None else self.job
+        except BaseException:
+            if owned:
+                executor.shutdown(wait=False, cancel_futures=True)
+            raise
+        return executor, owned, lambda batch: executor.submit(_explore_shared, handle, batch)
+
+    def _slots(self, executor: Executor) -> int:
+        return max(1, getattr(executor, "slots", self.workers))
+
     def __iter__(self) -> Iterator[Piece]:
-        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-        # A process pool whose futures fail (BrokenProcessPool) if a worker dies, rather than
-        # one that waits forever for its task.
-        pool = ProcessPoolExecutor(self.workers, multiprocessing.get_context(method),
-                                   _start_worker, (self.job,))
         stats = self.search.stats
+        executor, owned, submit = self._start()
+        died = (BrokenProcessPool, *getattr(executor, "died", ()))
         try:
             while self.todo or self.running:
-                while self.todo and len(self.running) < 2 * self.workers:
-                    batch, self.todo = self.todo[:BATCH_NODES], self.todo[BATCH_NODES:]
-                    self.running[pool.submit(_explore, batch)] = batch
+                while self.todo and len(self.running) < 2 * self._slots(executor):
+                    # At most BATCH_NODES, and no more than a fair share of the open nodes
+                    # among the free slots, so that a narrow frontier still feeds every worker.
+                    free = 2 * self._slots(executor) - len(self.running)
+                    size = min(BATCH_NODES, -(-len(self.todo) // free))
+                    batch, self.todo = self.todo[:size], self.todo[size:]
+                    self.running[submit(batch)] = batch
                 finished, _ = wait(self.running, return_when=FIRST_COMPLETED)
                 for future in finished:
                     try:
                         pieces, left, tree, counts = future.result()
-                    except BrokenProcessPool:
-                        raise InputError("a worker process died (out of memory?); run again "
-                                         "with --checkpoint to keep progress, or --workers 1"
-                                         ) from None
+                    except died as exc:
+                        if isinstance(exc, BrokenProcessPool):
+                            raise InputError("a worker process died (out of memory?); run "
+                                             "again with --checkpoint to keep progress, or "
+                                             "--workers 1") from None
+                        raise InputError(f"a cluster worker was lost for good "
+                                         f"({type(exc).__name__}: {_first_line(exc)}); run "
+                                         f"again with --checkpoint to keep progress") from None
                     batch = self.running.pop(future)
                     where = self._graft(batch, tree)
                     # Depth first: a subtree before others.
@@ -188,7 +277,17 @@ class ParallelExploration:
                         self.keep(piece, where[index])
                     yield from (piece for _, piece in pieces)
         finally:
-            # Batches are short (BATCH_SECONDS), so waiting for the running ones is brief.
-            pool.shutdown(wait=True, cancel_futures=True)
+            if owned:
+                # Batches are short (BATCH_SECONDS), so waiting for the running ones is brief.
+                executor.shutdown(wait=True, cancel_futures=True)
+            else:
+                # Not ours (a cluster's): its batches still running are dropped, not awaited.
+                for future in self.running:
+                    future.cancel()
             self.search.resume(self.search.tree, self.open_nodes())
             self.running, self.todo = {}, []
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else "no message"

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from contextlib import ExitStack
 from fractions import Fraction
 
 from .affine import Affine
+from .cluster import check_cluster, executor_for, local_workers
 from .domain import Domain, domain_dimension, domain_from_document, everywhere
 from .errors import InputError
 from .feasibility import Solver
@@ -35,13 +37,22 @@ class PieceEnumeration:
 
     With ``workers`` > 1 a run still going after ``sequential_seconds`` goes on in that many
     processes (:mod:`.parallel`); pieces then arrive in no fixed order, and a batch at a time.
+    With ``cluster`` (``local:N``, or a Dask scheduler's address such as ``tcp://host:8786``;
+    :mod:`.cluster`) it goes on there instead, whatever ``workers`` says: a scheduler is
+    reached when the iteration starts, a local cluster is started only when the run outlasts
+    ``sequential_seconds``, and either is let go when the iteration ends. The pieces are the
+    same wherever they were found.
     """
 
     def __init__(self, net: Network, domain: Domain | None = None, scope: str = "everywhere",
                  backend: str = "auto", workers: int = 1,
-                 sequential_seconds: float = 1.0, record_tree: bool = False) -> None:
+                 sequential_seconds: float = 1.0, record_tree: bool = False,
+                 cluster: str | None = None) -> None:
         if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
             raise InputError(f"workers: must be a positive integer, got {workers!r}")
+        if cluster is not None:
+            check_cluster(cluster)
+        self.cluster = cluster
         self.net = net
         self.domain = domain if domain is not None else everywhere(net.input_dim)
         self.scope = scope
@@ -80,22 +91,34 @@ class PieceEnumeration:
         if not self._started:
             self.search.start()
             self._started = True
-        deadline = time.monotonic() + self.sequential_seconds
-        for leaf in self.search.leaves():
-            piece = piece_of_leaf(leaf)
-            if self.search.record_tree:
-                self.search.record(leaf, leaf_entry(leaf))
-            self._keep(piece, leaf.index)
-            yield piece
-            if self.workers > 1 and time.monotonic() > deadline:
-                break
-        if self.workers > 1 and self.search.stack:
-            self._parallel = ParallelExploration(self.search, self.net, self.scope,
-                                                 self.backend, self.workers, self._keep)
-            try:
-                yield from self._parallel
-            finally:
-                self._parallel = None
+        parallel = self.workers > 1 or self.cluster is not None
+        with ExitStack() as held:
+            executor = None
+            if self.cluster is not None and local_workers(self.cluster) is None \
+                    and self.search.stack:
+                # A scheduler is cheap to reach: an unreachable one is reported at once.
+                executor = held.enter_context(executor_for(self.cluster))
+            deadline = time.monotonic() + self.sequential_seconds
+            for leaf in self.search.leaves():
+                piece = piece_of_leaf(leaf)
+                if self.search.record_tree:
+                    self.search.record(leaf, leaf_entry(leaf))
+                self._keep(piece, leaf.index)
+                yield piece
+                if parallel and time.monotonic() > deadline:
+                    break
+            if parallel and self.search.stack:
+                if self.cluster is not None and executor is None:
+                    # Not on a thread while the search goes on here: the local cluster's
+                    # scheduler runs in this process and would wait for the GIL.
+                    executor = held.enter_context(executor_for(self.cluster))
+                self._parallel = ParallelExploration(self.search, self.net, self.scope,
+                                                     self.backend, self.workers, self._keep,
+                                                     executor)
+                try:
+                    yield from self._parallel
+                finally:
+                    self._parallel = None
 
     def _keep(self, piece: Piece, index: int) -> None:
         self.found.append(piece)
