@@ -490,7 +490,7 @@ class _Check:
                 raise _Reject(f"expected {len(equalities)} multipliers, one per equality row",
                               f".piece.lambda[{k}]")
         signs, states = frame
-        first, second = (program.outputs(state, signs)
+        first, second = (program.outputs(program.settle(state, signs), signs)
                          for program, state in zip(self.programs, states))
         for k, (a, b, lams) in enumerate(zip(first, second, lambdas)):
             rest = [x - y for x, y in zip(a, b)]
@@ -520,8 +520,10 @@ class _Signs:
         self.basis = basis
         self.known = known
         self.strict = strict
-        # Canonical forms depend on the basis only, so nodes sharing it share the cache.
+        # Canonical forms depend on the basis only, so nodes sharing it share the cache, and
+        # the index from a key to the gate functions (see _Gate) that have it.
         self._cache: dict = {} if cache is None else cache
+        self.gates: dict[tuple[int, ...], list] = self._cache.setdefault("gates", {})
 
     def with_equality(self, e: Affine) -> _Signs:
         r = self.reduce(_ray(e))
@@ -579,6 +581,15 @@ class _Signs:
         known = self.known.get(key)
         return None if known is None else known * s
 
+    def register(self, functions: frozenset) -> None:
+        """Index gate functions by their keys on the nodes that share this basis."""
+        seen = self._cache.setdefault("registered", set())
+        for f in functions - seen:
+            key, s = self.canonical(f)
+            if key is not None:
+                self.gates.setdefault(key, []).append((f, s))
+        seen |= functions
+
 
 # -- symbolic evaluation (CERTIFICATE.md section 7) ---------------------------------------
 
@@ -588,7 +599,9 @@ class _Wait:
     undecided neuron ``input`` of the previous layer. A newly known sign, by ``kind``: "all" —
     every one is needed, so it counts down ``remaining``; "maybe" — they are the functions of
     ±∞ terms that hold where they are > 0, so one found > 0 decides (``decides``·∞ when that is
-    nonzero: all those terms have that sign) and one found ≤ 0 counts down; "one" — it decides.
+    nonzero: all those terms have that sign; such a neuron is otherwise looked at again only
+    where its value is needed, see ``_Program.settle``) and one found ≤ 0 counts down; "one" —
+    it decides.
     This only saves work: looking at the neuron again would give the same. (A key known twice
     along a path, by a redundant split, only makes it look again sooner.) Never changed once
     made; a plain class, as the walk makes and drops very many."""
@@ -601,12 +614,18 @@ class _Wait:
         self.input, self.kind, self.remaining, self.decides = input, kind, remaining, decides
 
     def after(self, key: tuple[int, ...], signs: _Signs) -> _Wait | _Inf | None:
-        if self.kind == "one" or self.remaining <= 1:
+        if self.kind == "one":
             return None
         if self.kind == "maybe":
             sign = signs.known[key]
             if any(sign * s > 0 for _, s in self.needs[key]):
                 return _Inf(self.decides) if self.decides else None
+            if self.decides:
+                # Only a term found > 0 changes such a neuron before a piece leaf needs its
+                # value (``settle``): no count to keep.
+                return self
+        if self.remaining <= 1:
+            return None
         return _Wait(self.needs, None, self.kind, self.remaining - 1, self.decides)
 
     def functions(self) -> list:
@@ -614,20 +633,41 @@ class _Wait:
 
     def rekeyed(self, signs: _Signs) -> _Wait | _Inf | None:
         """The wait on a node whose new equality changed every key: what :meth:`after` gives
-        for every function at once (None: look at the neuron again)."""
+        for every function at once (None: look at the neuron again). A function's new key is
+        its old key's (an old key is a reduced function, and reducing it further is reducing
+        the function), so each old key is reduced once, whatever number of functions it has."""
         if self.input is not None or not self.needs:
             return self if self.input is not None else None
-        unknown = []
-        functions = self.functions()
-        for f in functions:
-            s = signs.sign(f)
-            if s is None:
-                unknown.append(f)
-            elif s > 0 and self.kind != "all":
+        needs: dict[tuple[int, ...], tuple] = {}
+        for old, pairs in self.needs.items():
+            key, s = signs.canonical(old)
+            known = s if key is None else signs.known.get(key)
+            if known is None:
+                needs[key] = needs.get(key, ()) + tuple((f, o * s) for f, o in pairs)
+                continue
+            if key is not None:
+                known *= s
+            if self.kind == "one" or (self.kind == "maybe" and any(known * o > 0
+                                                                    for _, o in pairs)):
                 return _Inf(self.decides) if self.decides and self.kind == "maybe" else None
-        if not unknown or (self.kind == "one" and len(unknown) < len(functions)):
+        if not needs:
             return None
-        return _wait(unknown, signs, self.kind, self.decides)
+        return _Wait(needs, None, self.kind, len(needs), self.decides)
+
+
+class _Gate:
+    """An undecided neuron whose only undecided terms are ±∞ · c·ReLU(g) of one infinite sign
+    ``decides`` (the gates of the shallow networks): it is ``decides``·∞ as soon as one g of
+    ``functions`` is known > 0, and otherwise is looked at again only where its value is needed
+    (``_Program.settle``). Which gates a node's new sign decides is found by the index of gate
+    functions by key (``_Signs.register``) and one set intersection per gate, not by going
+    through each gate's functions: that is what keeps wide shallow networks cheap."""
+
+    __slots__ = ("functions", "decides")
+    input = None
+
+    def __init__(self, functions: frozenset, decides: int) -> None:
+        self.functions, self.decides = functions, decides
 
 
 @dataclass(frozen=True)
@@ -663,7 +703,7 @@ class _Program:
                       tuple({j: _Wait() for j in sorted(live)} for live in self.live))
 
     def advance(self, state: _State, signs: _Signs, key: Affine | None,
-                everything: bool) -> _State:
+                everything: bool, finish: bool = False) -> _State:
         """The state on a child knowing its parent's signs and ``key``; with ``everything``
         (the root, or new equalities, which change every key) every undecided neuron is
         looked at again, else only those waiting for ``key`` or a neuron decided just now."""
@@ -671,9 +711,26 @@ class _Program:
             return state
         values, pendings = list(state.values), list(state.pending)
         decided: set[int] = set()
+        opened = None
+        if key is not None:  # the gate functions the new row makes positive
+            sign = signs.known[key]
+            opened = {f for f, s in signs.gates.get(key, ()) if sign * s > 0}
         for li in range(len(self.net.layers)):
             retry, shrunk, now = [], {}, {}
+            gates = [j for j, w in pendings[li].items() if isinstance(w, _Gate)]
+            if gates and everything:
+                functions = frozenset().union(*(pendings[li][j].functions for j in gates))
+                signs.register(functions)
+                opened = {f for f in functions if (signs.sign(f) or 0) > 0}
+            for j in gates:
+                gate = pendings[li][j]
+                if finish or (opened and not gate.functions.isdisjoint(opened)):
+                    if opened and not gate.functions.isdisjoint(opened):
+                        now[j] = _Inf(gate.decides)
+                    retry.append(j)
             for j, wait in pendings[li].items():
+                if isinstance(wait, _Gate):
+                    continue
                 if wait.input in decided:
                     retry.append(j)
                     continue
@@ -697,7 +754,7 @@ class _Program:
             for j in retry:
                 result = self._activate(li, now[j], signs) if j in now \
                     else self._neuron(li, j, values, pendings, signs)
-                if isinstance(result, _Wait):
+                if isinstance(result, (_Wait, _Gate)):
                     pending[j] = result
                     continue
                 del pending[j]
@@ -709,6 +766,11 @@ class _Program:
             values[li], pendings[li] = mine, pending
         return _State(tuple(values), tuple(pendings))
 
+    def settle(self, state: _State, signs: _Signs) -> _State:
+        """The state where every neuron's value is needed (a piece leaf): each undecided one
+        looked at again, every gate too."""
+        return self.advance(state, signs, None, True, finish=True)
+
     def outputs(self, state: _State, signs: _Signs) -> list[Affine]:
         """The affine map of every output on a piece leaf, or a rejection saying why not."""
         if self.net.kind != "relu":
@@ -717,7 +779,8 @@ class _Program:
             raise _Reject(state.undefined)
         for li, pending in enumerate(state.pending):
             for j, wait in pending.items():
-                for f in (f for f in wait.functions() if signs.sign(f) is None):
+                functions = wait.functions if isinstance(wait, _Gate) else wait.functions()
+                for f in (f for f in functions if signs.sign(f) is None):
                     raise _Reject(f"{self.name}.layers[{li}] row {j} needs the sign of "
                                   f"{_show(f)}, which no row on the path asserts")
         out = []
@@ -800,9 +863,13 @@ class _Program:
             if -s in maybe:
                 return _wait(maybe[-s], signs, "maybe")
             return self._activate(li, _Inf(s), signs)
+        if len(maybe) == 1:
+            ((t, gs),) = maybe.items()
+            gate = _Gate(frozenset(gs), t)
+            signs.register(gate.functions)
+            return gate
         if maybe:
-            return _wait([g for gs in maybe.values() for g in gs], signs, "maybe",
-                         next(iter(maybe)) if len(maybe) == 1 else 0)
+            return _wait([g for gs in maybe.values() for g in gs], signs, "maybe")
         return self._activate(li, z if z is not None else self._combine(finite, bias), signs)
 
     def _activate(self, li: int, z: Value, signs: _Signs) -> object:

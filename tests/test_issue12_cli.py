@@ -361,7 +361,7 @@ def test_npk_accepts_a_plain_list_of_points(capsys, tmp_path):
 
 def test_readme_documents_what_a_newcomer_needs():
     readme = (ROOT / "README.md").read_text()
-    assert re.search(r"deep2shallow check A B .*--scope everywhere\|open", readme)
+    assert re.search(r"deep2shallow check A B .*--scope auto\|everywhere\|open", readme)
     assert "--to dgn" in readme
     assert "(out, in)" in readme and "torch.nn.Linear.weight" in readme
     assert '{"points": [[...], ...]}' in readme and "[[1, 2], [3, \"1/2\"]]" in readme
