@@ -594,44 +594,34 @@ class _Signs:
 # -- symbolic evaluation (CERTIFICATE.md section 7) ---------------------------------------
 
 class _Wait:
-    """An undecided neuron: it needs the signs of the functions in ``needs`` (by key: for each
-    key, the functions and the sign each has where the key's function is > 0), or the
-    undecided neuron ``input`` of the previous layer. A newly known sign, by ``kind``: "all" —
-    every one is needed, so it counts down ``remaining``; "maybe" — they are the functions of
-    ±∞ terms that hold where they are > 0, so one found > 0 decides (``decides``·∞ when that is
-    nonzero: all those terms have that sign; such a neuron is otherwise looked at again only
-    where its value is needed, see ``_Program.settle``) and one found ≤ 0 counts down; "one" —
-    it decides.
-    This only saves work: looking at the neuron again would give the same. (A key known twice
-    along a path, by a redundant split, only makes it look again sooner.) Never changed once
-    made; a plain class, as the walk makes and drops very many."""
+    """An undecided neuron (other than a _Gate): it needs the signs of the functions in
+    ``needs`` (by key: for each key, the functions and the sign each has where the key's
+    function is > 0), or the undecided neuron ``input`` of the previous layer. A newly known
+    sign, by ``kind``: "all" — every one is needed, so it counts down ``remaining``; "maybe" —
+    they are functions of ±∞ terms that hold where they are > 0 (of both signs, or against a
+    known infinity), so one found > 0 makes it look again and one found ≤ 0 counts down; "one"
+    — it decides. This only saves work: looking at the neuron again would give the same. (A
+    key known twice along a path, by a redundant split, only makes it look again sooner.)
+    Never changed once made; a plain class, as the walk makes and drops very many."""
 
-    __slots__ = ("needs", "input", "kind", "remaining", "decides")
+    __slots__ = ("needs", "input", "kind", "remaining")
 
     def __init__(self, needs: dict | None = None, input: int | None = None, kind: str = "one",
-                 remaining: int = 0, decides: int = 0) -> None:
+                 remaining: int = 0) -> None:
         self.needs = {} if needs is None else needs
-        self.input, self.kind, self.remaining, self.decides = input, kind, remaining, decides
+        self.input, self.kind, self.remaining = input, kind, remaining
 
-    def after(self, key: tuple[int, ...], signs: _Signs) -> _Wait | _Inf | None:
-        if self.kind == "one":
+    def after(self, key: tuple[int, ...], signs: _Signs) -> _Wait | None:
+        if self.kind == "one" or self.remaining <= 1 or (
+                self.kind == "maybe" and any(signs.known[key] * s > 0
+                                             for _, s in self.needs[key])):
             return None
-        if self.kind == "maybe":
-            sign = signs.known[key]
-            if any(sign * s > 0 for _, s in self.needs[key]):
-                return _Inf(self.decides) if self.decides else None
-            if self.decides:
-                # Only a term found > 0 changes such a neuron before a piece leaf needs its
-                # value (``settle``): no count to keep.
-                return self
-        if self.remaining <= 1:
-            return None
-        return _Wait(self.needs, None, self.kind, self.remaining - 1, self.decides)
+        return _Wait(self.needs, None, self.kind, self.remaining - 1)
 
     def functions(self) -> list:
         return [f for pairs in self.needs.values() for f, _ in pairs]
 
-    def rekeyed(self, signs: _Signs) -> _Wait | _Inf | None:
+    def rekeyed(self, signs: _Signs) -> _Wait | None:
         """The wait on a node whose new equality changed every key: what :meth:`after` gives
         for every function at once (None: look at the neuron again). A function's new key is
         its old key's (an old key is a reduced function, and reducing it further is reducing
@@ -649,10 +639,10 @@ class _Wait:
                 known *= s
             if self.kind == "one" or (self.kind == "maybe" and any(known * o > 0
                                                                     for _, o in pairs)):
-                return _Inf(self.decides) if self.decides and self.kind == "maybe" else None
+                return None
         if not needs:
             return None
-        return _Wait(needs, None, self.kind, len(needs), self.decides)
+        return _Wait(needs, None, self.kind, len(needs))
 
 
 class _Gate:
@@ -717,19 +707,18 @@ class _Program:
             opened = {f for f, s in signs.gates.get(key, ()) if sign * s > 0}
         for li in range(len(self.net.layers)):
             retry, shrunk, now = [], {}, {}
-            gates = [j for j, w in pendings[li].items() if isinstance(w, _Gate)]
-            if gates and everything:
-                functions = frozenset().union(*(pendings[li][j].functions for j in gates))
+            if everything:  # new keys: the gate functions positive now, by one index
+                functions = frozenset().union(*(w.functions for w in pendings[li].values()
+                                                if isinstance(w, _Gate)))
                 signs.register(functions)
                 opened = {f for f in functions if (signs.sign(f) or 0) > 0}
-            for j in gates:
-                gate = pendings[li][j]
-                if finish or (opened and not gate.functions.isdisjoint(opened)):
-                    if opened and not gate.functions.isdisjoint(opened):
-                        now[j] = _Inf(gate.decides)
-                    retry.append(j)
             for j, wait in pendings[li].items():
                 if isinstance(wait, _Gate):
+                    if opened and not wait.functions.isdisjoint(opened):
+                        now[j] = _Inf(wait.decides)
+                        retry.append(j)
+                    elif finish:
+                        retry.append(j)
                     continue
                 if wait.input in decided:
                     retry.append(j)
@@ -741,9 +730,6 @@ class _Program:
                 else:
                     continue
                 if after is None:
-                    retry.append(j)
-                elif isinstance(after, _Inf):
-                    now[j] = after
                     retry.append(j)
                 elif after is not wait:
                     shrunk[j] = after
@@ -965,13 +951,13 @@ class _Program:
         return out
 
 
-def _wait(functions: list, signs: _Signs, kind: str = "one", decides: int = 0) -> _Wait:
+def _wait(functions: list, signs: _Signs, kind: str = "one") -> _Wait:
     needs: dict[tuple[int, ...], tuple] = {}
     for f in functions:
         key, s = signs.canonical(f)
         if key is not None:
             needs[key] = (*needs.get(key, ()), (f, s))
-    return _Wait(needs, None, kind, len(needs), decides)
+    return _Wait(needs, None, kind, len(needs))
 
 
 def _ray(f: tuple) -> tuple[int, ...]:

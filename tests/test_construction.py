@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from deep2shallow_exact import kernel
 from deep2shallow_exact.construction import to_shallow
-from deep2shallow_exact.domain import box
+from deep2shallow_exact.domain import box, everywhere
+from deep2shallow_exact.formats import network_to_document
 from deep2shallow_exact.evaluation import evaluate
 from deep2shallow_exact.network import ReluNetwork
 from deep2shallow_exact.numbers import Infinity
@@ -40,8 +41,13 @@ def assert_three_layer_shape(net: ReluNetwork) -> None:
 def assert_proven(net, shallow_result, domain=None):
     assert shallow_result.verified
     assert_three_layer_shape(shallow_result.network)
-    verdict = kernel.verify(shallow_result.verdict.certificate)
+    # The certificate is about this network and the shallow one written, on this domain.
+    certificate = shallow_result.verdict.certificate
+    verdict = kernel.verify(certificate, (network_to_document(net),
+                                          network_to_document(shallow_result.network)))
     assert verdict.valid, verdict.reason
+    expected = (domain if domain is not None else everywhere(net.input_dim)).to_document()
+    assert certificate["domain"] == expected and certificate["scope"] == "everywhere"
 
 
 @settings(max_examples=15, deadline=None,
@@ -96,7 +102,7 @@ def test_box_domain_uses_the_general_sum():
     net = ReluNetwork.from_lists([([[1], [1]], [0, F(-1, 2)]), ([[2, -4]], [0])])
     domain = box([F(0)], [F(1)])
     result = to_shallow(net, domain=domain)
-    assert_proven(net, result)
+    assert_proven(net, result, domain)
     for k in range(9):
         x = (F(k, 8),)
         assert evaluate(result.network, x) == evaluate(net, x)
