@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from deep2shallow_exact import kernel
 from deep2shallow_exact.construction import to_shallow
 from deep2shallow_exact.domain import box, everywhere
-from deep2shallow_exact.formats import network_to_document
 from deep2shallow_exact.evaluation import evaluate
+from deep2shallow_exact.formats import network_to_document
 from deep2shallow_exact.network import ReluNetwork
 from deep2shallow_exact.numbers import Infinity
 from deep2shallow_exact.strategies import (
