@@ -7,8 +7,10 @@ the pieces on a box's boundary are pieces of their own.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import cached_property
 from pathlib import Path
 
 from .affine import Affine
@@ -38,10 +40,66 @@ class Domain:
         return all(g(x) >= 0 for g in self.inequalities) and all(e(x) == 0
                                                                   for e in self.equalities)
 
+    @cached_property
+    def bounds(self) -> Bounds:
+        """The box around the domain that its one-coordinate rows give."""
+        return Bounds.of(self)
+
     def to_document(self) -> dict:
         """The certificate form: rows [a_1, ..., a_n, c] meaning a·x + c ≥ 0 (or = 0)."""
         return {"dim": self.dim, "inequalities": [f.to_row() for f in self.inequalities],
                 "equalities": [f.to_row() for f in self.equalities]}
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """lo_i ≤ x_i ≤ hi_i as integer numerators over one common denominator (None where a side
+    is unbounded). A function whose least value on the box is > 0 (or greatest < 0) has that
+    sign on every node of a search over the domain, without an LP: the kernel's rule
+    (proofs/CERTIFICATE.md section 7), which it checks itself."""
+
+    common: int
+    lows: tuple[int | None, ...]
+    highs: tuple[int | None, ...]
+
+    @staticmethod
+    def of(domain: Domain) -> Bounds:
+        n = domain.dim
+        lows: list[Fraction | None] = [None] * n
+        highs: list[Fraction | None] = [None] * n
+        rows = [(">=", g) for g in domain.inequalities] + [("=", e) for e in domain.equalities]
+        for kind, f in rows:
+            used = [i for i, a in enumerate(f.coeffs) if a]
+            if len(used) != 1:
+                continue
+            (i,) = used
+            a = f.coeffs[i]
+            bound = -f.const / a
+            if kind == "=" or a > 0:
+                lows[i] = bound if lows[i] is None else max(lows[i], bound)
+            if kind == "=" or a < 0:
+                highs[i] = bound if highs[i] is None else min(highs[i], bound)
+        common = math.lcm(*(v.denominator for v in (*lows, *highs) if v is not None))
+        return Bounds(common, *(tuple(None if v is None else v.numerator * (common // v.denominator)
+                                      for v in side) for side in (lows, highs)))
+
+    @property
+    def useful(self) -> bool:
+        return any(v is not None for v in (*self.lows, *self.highs))
+
+    def sign(self, ints: tuple[int, ...]) -> int | None:
+        """The sign the box fixes for a·x + c, given as integers (a_1, …, a_n, c), if any."""
+        low: int | None = ints[-1] * self.common
+        high: int | None = low
+        for a, lo, hi in zip(ints, self.lows, self.highs):
+            if a:
+                least, most = (lo, hi) if a > 0 else (hi, lo)
+                low = None if low is None or least is None else low + a * least
+                high = None if high is None or most is None else high + a * most
+                if low is None and high is None:
+                    return None
+        return 1 if low is not None and low > 0 else -1 if high is not None and high < 0 \
+            else None
 
 
 def implicit_equalities(domain: Domain, solver: Solver) -> tuple[Affine, ...]:

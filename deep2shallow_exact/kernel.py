@@ -20,7 +20,8 @@ cover D (off the split hyperplanes in scope "open"). An empty leaf's Motzkin mul
 Σ μ_r f_r a constant κ on all of R^n, while every point of P would give Σ μ_r f_r(x) ≥ 0, and
 > 0 if some strict row has μ_r > 0; κ < 0 (or κ = 0 with such a row) leaves P empty. At a piece
 leaf every sign the symbolic evaluation uses holds at every point of P, because it follows from
-the rows that hold on P; every other step of the evaluation is an identity of the arithmetic
+the rows that hold on P, or from the box that the domain's one-coordinate rows give, which
+contains P; every other step of the evaluation is an identity of the arithmetic
 that holds at every point; so on P each network equals the affine map computed, and their
 difference Σ_j λ_j E_j vanishes on P since every equality row E_j does. The witness adds that
 P is nonempty, so ``pieces`` counts nonempty pieces. In scope "open" every split has a child
@@ -47,7 +48,10 @@ from math import gcd
 CERTIFICATE_FORMAT = "deep2shallow-exact/certificate"
 # Version 2: demand-driven evaluation (CERTIFICATE.md section 7), signs modulo the equality
 # rows, sparse layers, and scope "open" as a proof everywhere for finite ReLU networks.
-CERTIFICATE_VERSION = 2
+# Version 3 adds signs known from the domain's coordinate bounds, and property certificates;
+# a version 2 certificate means the same under its rules, which only know fewer signs.
+CERTIFICATE_VERSION = 3
+_VERSIONS = (2, 3)
 NETWORK_FORMAT = "deep2shallow-exact/network"
 
 # Integers, "p/q", and decimals such as "-1.25e-3". ASCII digits only: Fraction() alone would
@@ -216,8 +220,8 @@ class _Check:
         doc = _object(doc, "certificate")
         if _get(doc, "format", "") != CERTIFICATE_FORMAT:
             raise _Reject(f"format must be {CERTIFICATE_FORMAT!r}", "format")
-        if not _same_int(_get(doc, "version", ""), CERTIFICATE_VERSION):
-            raise _Reject(f"version must be {CERTIFICATE_VERSION} (this kernel's evaluation "
+        if not any(_same_int(_get(doc, "version", ""), v) for v in _VERSIONS):
+            raise _Reject(f"version must be one of {_VERSIONS} (this kernel's evaluation "
                           "rules)", "version")
         self.scope = _get(doc, "scope", "")
         if not isinstance(self.scope, str) or self.scope not in _SIDES:
@@ -274,9 +278,55 @@ class _Check:
             for r, row in enumerate(rows):
                 where = f"domain.{part}[{r}]"
                 self.base_rows.append(_Row(kind, _affine(row, self.n, where), where))
+        self._bounds()
         count = len(self.base_rows)
         self.domain_text = (f"R^{self.n}" if count == 0 else
                             f"the subset of R^{self.n} cut out by the {count} domain rows")
+
+    def _bounds(self) -> None:
+        """lo_i ≤ x_i ≤ hi_i from the domain rows that hold one coordinate, as integers over
+        one common denominator (None where unbounded): the box around the domain."""
+        lows: list[Fraction | None] = [None] * self.n
+        highs: list[Fraction | None] = [None] * self.n
+        for row in self.base_rows:
+            used = [i for i, a in enumerate(row.f[:-1]) if a]
+            if len(used) != 1:
+                continue
+            (i,) = used
+            a, bound = row.f[i], -row.f[-1] / row.f[i]  # a·x_i + c kind 0
+            if row.kind == "=" or a > 0:
+                lows[i] = bound if lows[i] is None else max(lows[i], bound)
+            if row.kind == "=" or a < 0:
+                highs[i] = bound if highs[i] is None else min(highs[i], bound)
+        common = 1
+        for v in (*lows, *highs):
+            if v is not None:
+                common = common * v.denominator // gcd(common, v.denominator)
+        self.box = [tuple(None if v is None else v.numerator * (common // v.denominator)
+                          for v in side) for side in (lows, highs)]
+        self.box_common = common
+        self.box_signs: dict[tuple[int, ...], int | None] = {}
+
+    def box_sign(self, key: tuple[int, ...]) -> int | None:
+        """The sign of the function ``key`` on the domain's box, if that fixes it: its least
+        value there > 0, or its greatest < 0 (every node lies in the domain, so in the box)."""
+        if key in self.box_signs:
+            return self.box_signs[key]
+        self.spend(len(key))
+        low = high = key[-1] * self.box_common
+        answer: int | None = None
+        for a, lo, hi in zip(key, *self.box):
+            if a:
+                least, most = (lo, hi) if a > 0 else (hi, lo)
+                low = None if low is None or least is None else low + a * least
+                high = None if high is None or most is None else high + a * most
+                if low is None and high is None:
+                    break
+        else:
+            answer = 1 if low is not None and low > 0 else \
+                -1 if high is not None and high < 0 else None
+        self.box_signs[key] = answer
+        return answer
 
     def spend(self, work: int) -> None:
         self.work += work
@@ -510,8 +560,10 @@ class _Signs:
     multiple of f minus a multiple of b, then divides by the gcd; so reduce(f) is a positive
     multiple of f plus a combination of E, and two functions agree on the node's affine hull up
     to a positive factor iff their reductions are equal. The sign of f is known if its
-    reduction is a constant, or ± the reduction of a strict row of the path: ``known`` maps
-    each reduced strict row (first nonzero x-coefficient made positive) to its sign."""
+    reduction is a constant, or ± the reduction of a strict row of the path (``known`` maps
+    each reduced strict row, first nonzero x-coefficient made positive, to its sign), or if the
+    domain's box fixes the sign of the reduction (which is a positive multiple of f on the
+    node, and the node lies in the box)."""
 
     def __init__(self, check: _Check, basis: tuple[tuple[int, tuple[int, ...]], ...],
                  known: dict[tuple[int, ...], int], strict: tuple[Affine, ...],
@@ -578,8 +630,13 @@ class _Signs:
         key, s = self.canonical(f)
         if key is None:
             return s
-        known = self.known.get(key)
+        known = self.of_key(key)
         return None if known is None else known * s
+
+    def of_key(self, key: tuple[int, ...]) -> int | None:
+        """The sign of the function ``key``: asserted by the path, or fixed by the box."""
+        known = self.known.get(key)
+        return self.check.box_sign(key) if known is None else known
 
     def register(self, functions: frozenset) -> None:
         """Index gate functions by their keys on the nodes that share this basis."""
@@ -631,7 +688,7 @@ class _Wait:
         needs: dict[tuple[int, ...], tuple] = {}
         for old, pairs in self.needs.items():
             key, s = signs.canonical(old)
-            known = s if key is None else signs.known.get(key)
+            known = s if key is None else signs.of_key(key)
             if known is None:
                 needs[key] = needs.get(key, ()) + tuple((f, o * s) for f, o in pairs)
                 continue

@@ -26,7 +26,7 @@ from functools import cached_property
 
 from .affine import Affine, Scaled, primitive, scaled, sign_at
 from .demand import DemandProgram, Evaluation, Key
-from .domain import Domain
+from .domain import Bounds, Domain
 from .errors import InputError
 from .feasibility import Emptiness, LinearSystem, Solver, Witness
 from .network import Network, ReluNetwork
@@ -51,8 +51,13 @@ class Reduction:
     positive multiple of a reduced row the path asserts (DESIGN section 5). Integers, not
     Fractions: the search reduces the same functions at every wall."""
 
-    def __init__(self, basis: tuple[tuple[int, tuple[int, ...]], ...] = ()) -> None:
+    def __init__(self, basis: tuple[tuple[int, tuple[int, ...]], ...] = (),
+                 bounds: Bounds | None = None,
+                 box_signs: dict[Key, int | None] | None = None) -> None:
         self.basis = basis
+        self.bounds = bounds if bounds is not None and bounds.useful else None
+        # A key's sign on the box does not depend on the basis: one table for the search.
+        self.box_signs: dict[Key, int | None] = {} if box_signs is None else box_signs
         # By object: the same functions are looked up again and again, and comparing equal
         # Affines entry by entry costs more than reducing them. The entry keeps its object.
         self._signed: dict[int, tuple[Affine, Key | None, int]] = {}
@@ -66,7 +71,8 @@ class Reduction:
         pivot = next((i for i, a in enumerate(r[:-1]) if a), None)
         if pivot is None:  # implied by the rows there already (or contradicting them)
             return self
-        return Reduction((*self.basis, (pivot, r if r[pivot] > 0 else tuple(-a for a in r))))
+        return Reduction((*self.basis, (pivot, r if r[pivot] > 0 else tuple(-a for a in r))),
+                         self.bounds, self.box_signs)
 
     def reduce(self, ints: tuple[int, ...]) -> tuple[int, ...]:
         for p, b in self.basis:
@@ -95,6 +101,17 @@ class Reduction:
             self._signed[id(f)] = entry
         return entry[1], entry[2]
 
+    def box_sign(self, key: Key) -> int | None:
+        """The sign the domain's box fixes for the function ``key`` (a reduced function, which
+        is a positive multiple of the original on the node), if any."""
+        if self.bounds is None:
+            return None
+        try:
+            return self.box_signs[key]
+        except KeyError:
+            answer = self.box_signs[key] = self.bounds.sign(key)
+            return answer
+
 
 def _constant_sign(f: Affine) -> int:
     return (f.const > 0) - (f.const < 0)
@@ -114,6 +131,8 @@ class NodeSigns:
         if key is None:
             return s
         known = self.known.get(key)
+        if known is None:
+            known = self.reduction.box_sign(key)
         return None if known is None else known * s
 
     def key(self, f: Affine) -> Key | None:
@@ -148,7 +167,7 @@ def known_signs(reduction: Reduction, path: Sequence[PathRow]) -> dict[Key, int]
 
 def root_signs(domain: Domain) -> NodeSigns:
     """What the root knows: the domain's equalities (its inequalities fix no sign)."""
-    reduction = Reduction()
+    reduction = Reduction(bounds=domain.bounds)
     for e in domain.equalities:
         reduction = reduction.with_row(e)
     return NodeSigns(reduction, {})

@@ -37,7 +37,7 @@ def cert(a: dict, b: dict, tree: list, dim: int = 1, inequalities: list | None =
          equalities: list | None = None, scope: str = "everywhere") -> dict:
     # Copies, so that a test tampering with one certificate leaves the shared networks alone.
     networks = [copy.deepcopy(a), copy.deepcopy(b)]
-    return {"format": "deep2shallow-exact/certificate", "version": 2, "networks": networks,
+    return {"format": "deep2shallow-exact/certificate", "version": 3, "networks": networks,
             "domain": {"dim": dim, "inequalities": inequalities or [],
                        "equalities": equalities or []},
             "scope": scope, "tree": tree}
@@ -118,8 +118,9 @@ def two_empties_cert() -> dict:
 
 def box_cert() -> dict:
     # relu(x) = x on [0, 1], rows x ≥ 0 and −x + 1 ≥ 0. The side x − 2 ≥ 0 is empty with
-    # κ < 0: 1·(−x + 1) + 1·(x − 2) = −1. Under x < 2 a split on x is still needed, since a
-    # domain inequality fixes no sign; its side x < 0 is empty by 1·x + 1·(−x) = 0, κ = 0.
+    # κ < 0: 1·(−x + 1) + 1·(x − 2) = −1. Under x < 2 a split on x is still needed, since the
+    # box [0, 1] reaches x = 0 (it fixes a sign only strictly); its side x < 0 is empty by
+    # 1·x + 1·(−x) = 0, κ = 0.
     return cert(RELU, IDENTITY, [split([1, -2], 1, 3, zero=2), {"empty": [0, 1, 1]},
                                  {"empty": [0, 1, 1]}, split([1, 0], 4, 6, zero=5),
                                  piece(["1/2"], [[]]), piece([0], [[-1]]),
@@ -802,3 +803,70 @@ def _assert_agree_on_grid(doc: dict, change: object) -> None:
         if doc["scope"] == "open" and any(value(phi, x) == 0 for phi in splits):
             continue
         assert evaluate(a, x) == evaluate(b, x), (change, x)
+
+
+# --- signs fixed by the domain's box (version 3) ---------------------------------------------
+
+def box_rows(*bounds: tuple[int, int]) -> list[list[int]]:
+    """Rows x_i − lo ≥ 0 and hi − x_i ≥ 0 of the box Π [lo, hi]."""
+    n, rows = len(bounds), []
+    for i, (lo, hi) in enumerate(bounds):
+        unit = [int(j == i) for j in range(n)]
+        rows += [[*unit, -lo], [*(-u for u in unit), hi]]
+    return rows
+
+
+def test_a_sign_the_box_fixes_needs_no_split() -> None:
+    # relu(x1 + x2 − 1/2) on [1, 2] × [0, 3]: x1 + x2 − 1/2 ≥ 1/2 > 0 on the box, so the
+    # network is x1 + x2 − 1/2 there, by hand; one piece, no split.
+    net = relu_net(([[1, 1]], ["-1/2"]), ([[1]], [0]))
+    affine = relu_net(([[1, 1]], ["-1/2"]))
+    doc = cert(net, affine, [piece([1, 0], [[]])], dim=2, inequalities=box_rows((1, 2), (0, 3)))
+    verdict = verify(doc)
+    assert verdict.valid and verdict.pieces == 1, verdict.reason
+    # The same tree on a polytope with the same points but no one-coordinate row: no bounds.
+    rotated = [[1, 1, -1], [-1, -1, 5], [1, -1, -1], [-1, 1, 5]]  # 1 ≤ x1 ± x2 ≤ 5 (a diamond)
+    doc = cert(net, affine, [piece([2, 0], [[]])], dim=2, inequalities=rotated)
+    assert "needs the sign of" in rejected(doc).reason
+
+
+def test_a_box_that_only_touches_zero_fixes_no_sign() -> None:
+    # x − 1 on [1, 2] is 0 at x = 1: the box leaves its sign open, strictly.
+    net = relu_net(([[1]], [-1]), ([[1]], [0]))
+    affine = relu_net(([[1]], [-1]))
+    doc = cert(net, affine, [piece(["3/2"], [[]])], inequalities=box_rows((1, 2)))
+    assert "needs the sign of" in rejected(doc).reason
+    doc["domain"]["inequalities"] = box_rows((2, 3))  # now x − 1 ≥ 1 > 0
+    doc["tree"] = [piece([2], [[]])]
+    assert verify(doc).valid
+
+
+def test_the_box_bounds_a_sign_below_a_split_and_an_equality() -> None:
+    # On [0, 1] × [0, 1] split on x1 − x2: relu(x1 + 2) is x1 + 2 everywhere (x1 + 2 ≥ 2 on the
+    # box); on the side x1 = x2 the kernel reduces modulo x1 − x2 and still bounds it.
+    net = relu_net(([[1, 0]], [2]), ([[1]], [0]))
+    affine = relu_net(([[1, 0]], [2]))
+    tree = [split([1, -1, 0], 1, 3, zero=2), piece([1, 0], [[]]), piece(["1/2", "1/2"], [[0]]),
+            piece([0, 1], [[]])]
+    assert verify(cert(net, affine, tree, dim=2, inequalities=box_rows((0, 1), (0, 1)))).valid
+    # Widened to x1 ≥ −3 the same tree must fail: x1 + 2 may be negative.
+    assert "needs the sign of" in rejected(cert(net, affine, tree, dim=2,
+                                                inequalities=box_rows((-3, 1), (0, 1)))).reason
+
+
+def test_one_sided_bounds_fix_a_sign_only_in_their_direction() -> None:
+    # x ≥ 1 alone (no upper bound): x + 1 > 0 is known, x − 5 is not.
+    up = relu_net(([[1]], [1]), ([[1]], [0]))
+    doc = cert(up, relu_net(([[1]], [1])), [piece([7], [[]])], inequalities=[[1, -1]])
+    assert verify(doc).valid
+    down = relu_net(([[1]], [-5]), ([[1]], [0]))
+    doc = cert(down, relu_net(([[1]], [-5])), [piece([7], [[]])], inequalities=[[1, -1]])
+    assert "needs the sign of" in rejected(doc).reason
+
+
+def test_version_2_certificates_are_still_read() -> None:
+    doc = relu_vs_relu()
+    doc["version"] = 2
+    assert verify(doc).valid
+    doc["version"] = 4
+    assert "version must be one of" in rejected(doc).reason
