@@ -34,6 +34,7 @@ from .formats import (
     TORCH_SUFFIXES,
     load_network,
     load_vnnlib_box,
+    load_vnnlib_property,
     network_to_document,
     parse_json_text,
     read_network_file,
@@ -47,6 +48,7 @@ from .parallel import available_cpus
 from .piece import Piece, counts_by_dim
 from .plotting import format_plot, plot
 from .progress import Progress
+from .properties import decide_property
 from .regions import CHECKPOINT_FORMAT, PieceEnumeration
 from .report import format_report, write_report
 
@@ -401,6 +403,36 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0 if result.proven else 1
 
 
+def cmd_property(args: argparse.Namespace) -> int:
+    net = load_network(args.network, args.architecture)
+    prop = load_vnnlib_property(args.vnnlib, net.input_dim, net.output_dim)
+    progress = Progress("property")
+    try:
+        result = decide_property(
+            net, prop, args.backend, args.workers, args.cluster,
+            progress=lambda count, job: progress.update(count, "pieces",
+                                                        job.stats.open_nodes))
+    finally:
+        progress.close()
+    if result.certificate is not None and args.certificate:
+        _write_json(args.certificate, result.certificate)
+    doc = {"property": prop.description, **result.to_document()}
+    if args.json:
+        _print_json(doc)
+        return 0 if result.holds else 1
+    print(f"{result.verdict.upper()} ({prop.description}; scope {result.scope}, "
+          f"{result.pieces_checked} pieces checked, {result.lp_calls} LPs)")
+    if result.counterexample is not None:
+        print(f"  counterexample x = ({', '.join(doc['counterexample'])})")
+        print(f"  outputs y = ({', '.join(doc['outputs'])}), in disjunct {result.disjunct} of "
+              "the unsafe set (exact evaluation)")
+    else:
+        print(f"  the trusted kernel accepts the proof: {doc['proves']}")
+        if args.certificate:
+            print(f"  certificate written to {args.certificate}")
+    return 0 if result.holds else 1
+
+
 def _check_architectures(args: argparse.Namespace) -> tuple[str | None, str | None]:
     """The architectures of check's two networks: --architecture applies to each of them that
     is a PyTorch file, --second-architecture (if given) to the second instead."""
@@ -422,6 +454,9 @@ def _show(output: str | list[str]) -> str:
 def cmd_verify(args: argparse.Namespace) -> int:
     networks = None
     if args.networks:
+        if len(args.networks) > 2:
+            raise InputError(f"--networks: {len(args.networks)} files given; a certificate is "
+                             "about two networks (an equality) or one (a property)")
         networks = tuple(network_to_document(load_network(path)) for path in args.networks)
     verdict = kernel.verify_text(read_text(args.certificate), networks,  # type: ignore[arg-type]
                                  args.workers)
@@ -710,10 +745,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_npk)
 
+    p = sub.add_parser("property", help="decide a VNN-LIB property exactly: holds (with a "
+                       "certificate) or violated (with an exact counterexample)")
+    _network_argument(p)
+    p.add_argument("--vnnlib", required=True,
+                   help="the property: its input box is the domain, its output assertions "
+                        "the unsafe set")
+    p.add_argument("--certificate", help="write the property certificate here")
+    p.add_argument("--json", action="store_true")
+    _workers_option(p)
+    _cluster_option(p)
+    _backend_option(p)
+    p.set_defaults(run=cmd_property)
+
     p = sub.add_parser("verify", help="re-verify a certificate with the trusted kernel")
     p.add_argument("certificate")
-    p.add_argument("--networks", nargs=2, metavar=("A", "B"),
-                   help="also check, exactly, that the certificate is about these two files")
+    p.add_argument("--networks", nargs="+", metavar="NET",
+                   help="also check, exactly, that the certificate is about these files (two "
+                        "for an equality, one for a property)")
     p.add_argument("--json", action="store_true")
     _workers_option(p)
     p.set_defaults(run=cmd_verify)

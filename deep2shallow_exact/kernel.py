@@ -29,6 +29,13 @@ that is not an empty leaf, hence a piece below it whose witness, a point of D, m
 φ does not vanish on D, the points of D off the split hyperplanes are dense in D, and two
 continuous functions equal there are equal on all of D (which is closed).
 
+A property certificate ("claim": "property", one network N, an unsafe set U given as a union of
+polyhedra in the output space) proves that N(x) is defined, finite and outside U at every point
+x of D. Its tree is checked as above; at each piece leaf N is an affine map Y on P, and for each
+disjunct of U Motzkin multipliers show that no point of P has Y(x) in it — of the closure of P in
+scope "open", which needs N to be a finite ReLU network: every point of D is then in the closure
+of some piece (the pieces are dense in D), where N = Y by continuity.
+
 Not checked here, and trusted: the Python interpreter, its integers and ``fractions.Fraction``,
 and the modules ``json``, ``re``, ``math``, ``dataclasses`` and ``hashlib`` (the last only
 names the networks in the verdict).
@@ -182,7 +189,7 @@ class _Reject(Exception):
         self.reason, self.path = reason, path
 
 
-def verify_text(text: str, networks: tuple[object, object] | None = None,
+def verify_text(text: str, networks: tuple[object, ...] | None = None,
                 workers: int = 1) -> Verdict:
     """Verify a certificate given as JSON text (JSON decimals are read as exact decimals)."""
     try:
@@ -193,12 +200,13 @@ def verify_text(text: str, networks: tuple[object, object] | None = None,
     return verify(document, networks, workers)
 
 
-def verify(document: object, networks: tuple[object, object] | None = None,
+def verify(document: object, networks: tuple[object, ...] | None = None,
            workers: int = 1) -> Verdict:
     """Verify a parsed certificate. Never raises; any defect gives ``valid=False``. With
-    ``networks`` (two network documents), it is also checked that the certificate is about
-    exactly those two networks (equal weights, read exactly, in either layout). ``workers``
-    processes share a large tree (forked; the verdict is the same for any number)."""
+    ``networks`` (network documents: two, or one for a property), it is also checked that the
+    certificate is about exactly those networks (equal weights, read exactly, in either
+    layout). ``workers`` processes share a large tree (forked; the verdict is the same for any
+    number)."""
     check = _Check(workers)
     try:
         return check.run(document, networks)
@@ -216,7 +224,7 @@ class _Check:
         self.workers = workers
         self.marked: list[int] = []  # the nodes reached (as children), for a worker's report
 
-    def run(self, doc: object, given: tuple[object, object] | None) -> Verdict:
+    def run(self, doc: object, given: tuple[object, ...] | None) -> Verdict:
         doc = _object(doc, "certificate")
         if _get(doc, "format", "") != CERTIFICATE_FORMAT:
             raise _Reject(f"format must be {CERTIFICATE_FORMAT!r}", "format")
@@ -227,27 +235,22 @@ class _Check:
         if not isinstance(self.scope, str) or self.scope not in _SIDES:
             raise _Reject('scope must be "everywhere" or "open"', "scope")
         self._domain(_get(doc, "domain", ""))
-        nets = _get(doc, "networks", "")
-        if not isinstance(nets, list) or len(nets) != 2:
-            raise _Reject("networks must be a list of two network documents", "networks")
-        self.networks = [_network(net, f"networks[{k}]", self.n) for k, net in enumerate(nets)]
-        self.outputs = len(self.networks[0].layers[-1].bias)
-        if len(self.networks[1].layers[-1].bias) != self.outputs:
-            raise _Reject(f"networks[0] has {self.outputs} outputs, networks[1] has "
-                          f"{len(self.networks[1].layers[-1].bias)}", "networks[1]")
-        if given is not None:
-            for k, net in enumerate(given):
-                if _network(net, f"the given network {k + 1}", self.n) != self.networks[k]:
-                    raise _Reject(f"networks[{k}] is not the given network {k + 1}",
-                                  f"networks[{k}]")
+        self.claim_kind = doc.get("claim", "equal")
+        if self.claim_kind not in ("equal", "property"):
+            raise _Reject('claim must be "equal" (the default) or "property"', "claim")
+        if self.claim_kind == "property":
+            self._property_header(doc, given)
+        else:
+            self._equal_header(doc, given)
         tree = _get(doc, "tree", "")
         if not isinstance(tree, list) or not tree:
             raise _Reject("tree must be a nonempty list of nodes", "tree")
         self.nodes = len(tree)
         self.work = 0
         self.budget = WORK_BASE + WORK_PER_NUMBER * (
-            _size(tree) + sum(len(layer.bias) + sum(map(len, layer.rows))
-                              for net in self.networks for layer in (*net.layers, *net.gating)))
+            _size(tree) + _size(self.unsafe_doc) + sum(
+                len(layer.bias) + sum(map(len, layer.rows))
+                for net in self.networks for layer in (*net.layers, *net.gating)))
         self.programs = [_Program(net, f"networks[{k}]", self)
                          for k, net in enumerate(self.networks)]
         self._walk(tree)
@@ -255,15 +258,75 @@ class _Check:
         if self.scope == "everywhere" or continuous:
             claim = f"at every point of {self.domain_text}"
             if continuous:
-                claim += (" (both are finite ReLU networks, hence continuous, and the open "
-                          "regions are dense in the domain)")
+                what = "both are finite ReLU networks" if len(self.networks) == 2 else \
+                    "it is a finite ReLU network"
+                claim += (f" ({what}, hence continuous, and the open regions are dense in the "
+                          "domain)")
         else:
             claim = f"at every point of {self.domain_text} off the hyperplanes of the splits"
-        claim = f"both networks are defined, finite and equal {claim}"
+        if self.claim_kind == "property":
+            count = f"{len(self.unsafe)} disjunct{'s' if len(self.unsafe) > 1 else ''}"
+            claim = (f"the network is defined and finite, and its output lies outside the unsafe "
+                     f"set ({count}), {claim}")
+        else:
+            claim = f"both networks are defined, finite and equal {claim}"
         hashes = tuple(_hash(net) for net in self.networks)
         return Verdict(True, f"{claim} (scope {self.scope}); {self.pieces} pieces, "
                        f"{self.empties} empty leaves, {self.nodes} nodes", "", self.pieces,
                        self.empties, self.nodes, self.scope, claim, hashes, self.domain_text)
+
+    def _equal_header(self, doc: dict, given: tuple[object, ...] | None) -> None:
+        nets = _get(doc, "networks", "")
+        if not isinstance(nets, list) or len(nets) != 2:
+            raise _Reject("networks must be a list of two network documents", "networks")
+        self._networks(nets, given)
+        if len(self.networks[1].layers[-1].bias) != self.outputs:
+            raise _Reject(f"networks[0] has {self.outputs} outputs, networks[1] has "
+                          f"{len(self.networks[1].layers[-1].bias)}", "networks[1]")
+        self.unsafe_doc: list = []
+        self.unsafe: list[tuple[list[Affine], list[Affine]]] = []
+
+    def _property_header(self, doc: dict, given: tuple[object, ...] | None) -> None:
+        """One network, and the unsafe set: a list of disjuncts, each {"nonstrict": rows,
+        "strict": rows} of output rows [c_1, ..., c_m, d] meaning c·y + d ≥ 0 (> 0)."""
+        if not _same_int(doc.get("version"), 3):
+            raise _Reject("a property certificate needs version 3", "version")
+        nets = _get(doc, "networks", "")
+        if not isinstance(nets, list) or len(nets) != 1:
+            raise _Reject("networks must be a list of one network document", "networks")
+        self._networks(nets, given)
+        if self.scope == "open" and not self.networks[0].finite_relu:
+            raise _Reject("scope open proves a property only of a finite ReLU network "
+                          "(continuity); use scope everywhere", "scope")
+        self.unsafe_doc = _get(doc, "unsafe", "")
+        if not isinstance(self.unsafe_doc, list) or not self.unsafe_doc:
+            raise _Reject("unsafe must be a nonempty list of disjuncts", "unsafe")
+        self.unsafe = []
+        for d, disjunct in enumerate(self.unsafe_doc):
+            where = f"unsafe[{d}]"
+            disjunct = _object(disjunct, where)
+            if set(disjunct) != {"nonstrict", "strict"}:
+                raise _Reject('a disjunct has exactly the keys "nonstrict" and "strict"', where)
+            parts = []
+            for part in ("nonstrict", "strict"):
+                rows = disjunct[part]
+                if not isinstance(rows, list):
+                    raise _Reject("must be a list of rows", f"{where}.{part}")
+                parts.append([_affine(row, self.outputs, f"{where}.{part}[{r}]")
+                              for r, row in enumerate(rows)])
+            self.unsafe.append((parts[0], parts[1]))
+
+    def _networks(self, nets: list, given: tuple[object, ...] | None) -> None:
+        self.networks = [_network(net, f"networks[{k}]", self.n) for k, net in enumerate(nets)]
+        self.outputs = len(self.networks[0].layers[-1].bias)
+        if given is not None:
+            if len(given) != len(nets):
+                raise _Reject(f"the certificate holds {len(nets)} networks, {len(given)} were "
+                              "given", "networks")
+            for k, net in enumerate(given):
+                if _network(net, f"the given network {k + 1}", self.n) != self.networks[k]:
+                    raise _Reject(f"networks[{k}] is not the given network {k + 1}",
+                                  f"networks[{k}]")
 
     def _domain(self, value: object) -> None:
         domain = _object(value, "domain")
@@ -485,17 +548,17 @@ class _Check:
                           "(else its hyperplane may hold the whole domain)", ".children")
         return out[::-1]
 
-    def _empty(self, value: object, rows: list[_Row]) -> None:
+    def _empty(self, value: object, rows: list[_Row], where: str = ".empty") -> None:
         """Motzkin: Σ μ_r f_r has zero x-part and constant κ < 0, or κ = 0 with a strict μ_r > 0."""
         if not isinstance(value, list) or len(value) != len(rows):
-            raise _Reject(f"expected a list of {len(rows)} multipliers, one per row", ".empty")
+            raise _Reject(f"expected a list of {len(rows)} multipliers, one per row", where)
         strict_used = False
         terms = []
         for r, (item, row) in enumerate(zip(value, rows)):
-            mu = _rational(item, f".empty[{r}]")
+            mu = _rational(item, f"{where}[{r}]")
             if row.kind != "=" and mu < 0:
                 raise _Reject(f"multiplier {_num(mu)} of the {row.kind} row ({row.origin}) "
-                              "is negative", f".empty[{r}]")
+                              "is negative", f"{where}[{r}]")
             strict_used = strict_used or (row.kind == ">" and mu > 0)
             if mu:
                 terms.append((mu * row.scale, row.ints))  # type: ignore[attr-defined]
@@ -512,11 +575,11 @@ class _Check:
         self.spend(len(rows) + len(terms) * (self.n + 1))
         if any(total[:-1]):
             shown = tuple(Fraction(t, common) for t in total)
-            raise _Reject(f"Σ μ·row = {_show(shown)} is not constant", ".empty")
+            raise _Reject(f"Σ μ·row = {_show(shown)} is not constant", where)
         kappa = Fraction(total[-1], common)
         if kappa > 0 or (kappa == 0 and not strict_used):
             raise _Reject(f"Σ μ·row is the constant {_num(kappa)}; a Motzkin certificate needs "
-                          "κ < 0, or κ = 0 with a positive multiplier on a strict row", ".empty")
+                          "κ < 0, or κ = 0 with a positive multiplier on a strict row", where)
 
     def _piece(self, value: object, rows: list[_Row], frame: tuple[_Signs, tuple]) -> None:
         """Witness inside the piece; both maps finite; their difference is Σ λ_j E_j."""
@@ -531,6 +594,9 @@ class _Check:
                 raise _Reject(f"the witness violates {_show(row.f)} {row.kind} 0 ({row.origin}); "
                               f"the value there is {_num(at)}", ".piece.witness")
         self.spend(len(rows) * (self.n + 1))
+        if self.claim_kind == "property":
+            self._outside(piece, rows, frame)
+            return
         equalities = [row.f for row in rows if row.kind == "="]
         lambdas = _get(piece, "lambda", ".piece.")
         if not isinstance(lambdas, list) or len(lambdas) != self.outputs:
@@ -551,6 +617,32 @@ class _Check:
                 raise _Reject(f"output {k}: networks[0] gives {_show(a)}, networks[1] gives "
                               f"{_show(b)}; their difference minus Σ λ·E is {_show(tuple(rest))}",
                               f".piece.lambda[{k}]")
+
+
+    def _outside(self, piece: dict, rows: list[_Row], frame: tuple[_Signs, tuple]) -> None:
+        """The network is an affine map Y(x) on the piece; for each disjunct, Motzkin
+        multipliers show that no point of the piece (of its closure in scope open, where the
+        map extends by continuity) has Y(x) in it."""
+        signs, states = frame
+        program = self.programs[0]
+        maps = program.outputs(program.settle(states[0], signs), signs)
+        proofs = _get(piece, "unsafe", ".piece.")
+        if not isinstance(proofs, list) or len(proofs) != len(self.unsafe):
+            raise _Reject(f"unsafe must hold one list of multipliers per disjunct "
+                          f"({len(self.unsafe)})", ".piece.unsafe")
+        if self.scope == "open":  # the closure: every point of it is a limit of the piece
+            rows = [_Row("≥", row.f, row.origin) if row.kind == ">" else row for row in rows]
+        for d, ((nonstrict, strict), proof) in enumerate(zip(self.unsafe, proofs)):
+            extra = []
+            for kind, part, name in (("≥", nonstrict, "nonstrict"), (">", strict, "strict")):
+                for r, c in enumerate(part):
+                    f = [_ZERO] * self.n + [c[-1]]
+                    for k, ck in enumerate(c[:-1]):
+                        if ck:
+                            _add(f, ck, maps[k])
+                    self.spend(self.outputs * (self.n + 1))
+                    extra.append(_Row(kind, tuple(f), f"unsafe[{d}].{name}[{r}] at this piece"))
+            self._empty(proof, rows + extra, f".piece.unsafe[{d}]")
 
 
 class _Signs:

@@ -26,13 +26,16 @@ from .nnet_format import load_nnet
 from .npz_format import load_npz
 from .onnx_format import load_onnx
 from .torch_format import load_torch
-from .vnnlib import load_vnnlib_box
+from .vnnlib import OutputConstraint, VnnlibProperty, load_vnnlib_box, load_vnnlib_property
 
 __all__ = [
     "NETWORK_FORMAT",
     "TORCH_SUFFIXES",
     "load_network",
     "load_vnnlib_box",
+    "load_vnnlib_property",
+    "OutputConstraint",
+    "VnnlibProperty",
     "network_from_document",
     "network_to_document",
     "parse_json_text",
