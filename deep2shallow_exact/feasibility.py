@@ -18,7 +18,7 @@ import os
 import sys
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from functools import cached_property
 from itertools import chain
@@ -75,11 +75,18 @@ class LinearSystem:
         return (*self.strict, *self.nonstrict, *self.equal)
 
 
+Basis = tuple[tuple[int, int, int], ...]
+"""An exact LP's last basis: (group, row in group, sign) per column — groups 0 strict,
+1 nonstrict, 2 equal — so that it names the same rows in a system with rows appended to its
+groups, as a child node's system is its parent's plus one row (rational_simplex ``start``)."""
+
+
 @dataclass(frozen=True)
 class Witness:
     """A point satisfying every row of the system."""
 
     point: tuple[Fraction, ...]
+    basis: Basis = field(default=(), compare=False)
 
 
 @dataclass(frozen=True)
@@ -89,6 +96,7 @@ class Emptiness:
     strict: tuple[Fraction, ...]
     nonstrict: tuple[Fraction, ...]
     equal: tuple[Fraction, ...]
+    basis: Basis = field(default=(), compare=False)
 
 
 def is_witness(system: LinearSystem, point: Sequence[Fraction]) -> bool:
@@ -150,8 +158,10 @@ class Solver:
         self._highs = _quiet_highs() if backend != "exact" else None
         self._cache = _RowCache()
 
-    def solve(self, system: LinearSystem, hint: Sequence[Fraction] | None = None
-              ) -> Witness | Emptiness:
+    def solve(self, system: LinearSystem, hint: Sequence[Fraction] | None = None,
+              basis: Basis = ()) -> Witness | Emptiness:
+        """``basis``: the answer's basis for a system with a subset of these rows (a parent
+        node's), where the exact simplex may start; answers never depend on it."""
         start = time.perf_counter()
         self.stats.calls += 1
         rows = _ExactRows(system, self._cache)
@@ -166,7 +176,7 @@ class Solver:
             else:
                 self.stats.float_confirmed += 1
         if answer is None:
-            answer = self._solve_exact(rows)
+            answer = self._solve_exact(rows, basis)
         self.stats.seconds += time.perf_counter() - start
         return answer
 
@@ -174,9 +184,15 @@ class Solver:
         """:func:`is_motzkin_combination`, reusing this solver's converted rows."""
         return is_motzkin_combination(dim, terms, self._cache)
 
-    def _solve_exact(self, rows: _ExactRows) -> Witness | Emptiness:
+    def _solve_exact(self, rows: _ExactRows, basis: Basis = ()) -> Witness | Emptiness:
         self.stats.exact_calls += 1
-        result = solve_margin(rows.rows, rows.counts[0], rows.counts[1], rows.dim)
+        offsets = (0, rows.counts[0], rows.counts[0] + rows.counts[1])
+        start = [(offsets[g] + r, sign) for g, r, sign in basis
+                 if r < rows.counts[g]]
+        result = solve_margin(rows.rows, rows.counts[0], rows.counts[1], rows.dim,
+                              start if len(start) == len(basis) else ())
+        group = [0] * offsets[1] + [1] * rows.counts[1] + [2] * rows.counts[2]
+        final = tuple((group[r], r - offsets[group[r]], sign) for r, sign in result.basis)
         if result.point is not None:
             # The last candidate is the vertex itself, so one always confirms.
             point = next((p for p in rows.candidates([(int(v.p), int(v.q))
@@ -184,11 +200,11 @@ class Solver:
                           if rows.satisfied(p)), None)
             if point is None:
                 raise AssertionError("rational simplex returned a point that is no witness")
-            return Witness(tuple(_fraction(v) for v in point))
+            return Witness(tuple(_fraction(v) for v in point), final)
         assert result.multipliers is not None
         if not rows.certifies(result.multipliers):
             raise AssertionError("rational simplex returned an invalid emptiness certificate")
-        return rows.emptiness(result.multipliers)
+        return replace(rows.emptiness(result.multipliers), basis=final)
 
     def _solve_float(self, rows: _ExactRows) -> Witness | Emptiness | None:
         """Propose with HiGHS and confirm exactly; None when nothing proposed confirms."""

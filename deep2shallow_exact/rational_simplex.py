@@ -41,6 +41,9 @@ class MarginResult:
 
     point: tuple[fmpq, ...] | None = None
     multipliers: tuple[fmpq, ...] | None = None
+    # The last basis, as (row, sign) of its columns other than s's: a start for a system with
+    # more rows (see ``start``).
+    basis: tuple[tuple[int, int], ...] = ()
 
 
 def pivot_columns(matrix: fmpq_mat) -> list[int]:
@@ -56,14 +59,29 @@ def pivot_columns(matrix: fmpq_mat) -> list[int]:
 
 
 def solve_margin(rows: Sequence[Sequence[fmpq]], strict: int, nonstrict: int,
-                 dim: int) -> MarginResult:
-    """Decide the system exactly; see the module docstring for the method."""
+                 dim: int, start: Sequence[tuple[int, int]] = ()) -> MarginResult:
+    """Decide the system exactly; see the module docstring for the method. ``start``: the
+    basis (as in :attr:`MarginResult.basis`) of a system with a subset of these rows, when
+    every coordinate has a row of its own: its columns are here too, with the same entries, so
+    it is a feasible basis of this dual as well, and a child node's LP — its parent's plus one
+    row — starts a pivot or two from the end instead of from scratch."""
     m = len(rows)
+    # A row that bounds one coordinate alone (a box side), for every coordinate: then every
+    # coordinate is kept and those rows' columns with s are a first basis, found without the
+    # two exact row reductions below, which cost as much as the pivots on the search's systems.
+    units: dict[int, int] = {}
+    for r in range(m - 1, -1, -1):  # the domain rows come after the path's
+        used = [p for p in range(dim) if rows[r][p]]
+        if len(used) == 1 and used[0] not in units:
+            units[used[0]] = r
     # Only the coordinates of a column basis of the coefficient matrix matter: every other
     # coordinate's column is a combination of theirs, so setting it to 0 loses no value of the
     # rows and keeps the dual's equality rows independent.
-    coords = pivot_columns(fmpq_mat(m, dim, [row[p] for row in rows for p in range(dim)])) \
-        if m and dim else []
+    if len(units) == dim:
+        coords = list(range(dim))
+    else:
+        coords = pivot_columns(fmpq_mat(m, dim, [row[p] for row in rows for p in range(dim)])) \
+            if m and dim else []
     size = len(coords) + 1
 
     # Dual columns: s, then one per row (y, z, or w⁺ for equalities) and w⁻ for each equality
@@ -89,16 +107,36 @@ def solve_margin(rows: Sequence[Sequence[fmpq]], strict: int, nonstrict: int,
     cost_row = fmpq_mat(1, width, cost)
 
     # s first, so the greedy basis holds s and columns whose x-parts are independent: its
-    # basic solution is s = 1, everything else 0, which is feasible.
-    basis = pivot_columns(matrix)
+    # basic solution is s = 1, everything else 0, which is feasible. With a unit row per
+    # coordinate those rows' columns are such a basis (block triangular, nonzero diagonal).
+    inverse = None
+    if len(units) == dim:
+        first = {(r, c): j for j, (r, c) in enumerate(columns, 1)}
+        basis = [0, *(first[units[p], 1] for p in coords)]
+        warm = [first.get(column) for column in start]
+        if len(warm) in (size - 1, size) and None not in warm:
+            try:  # a start that does not fit (not a basis here) is dropped, never trusted
+                candidate = [0, *warm] if len(warm) < size else list(warm)
+                inverse = fmpq_mat(size, size,
+                                   [line[j] for line in table for j in candidate]).inv()
+                if all(inverse[i, size - 1] >= 0 for i in range(size)):
+                    basis = candidate  # type: ignore[assignment]
+                else:
+                    inverse = None
+            except ZeroDivisionError:
+                inverse = None
+    else:
+        basis = pivot_columns(matrix)
     degenerate = 0
     while True:
-        inverse = fmpq_mat(size, size, [line[j] for line in table for j in basis]).inv()
+        if inverse is None:
+            inverse = fmpq_mat(size, size, [line[j] for line in table for j in basis]).inv()
         prices = fmpq_mat(1, size, [cost[j] for j in basis]) * inverse
         values = [inverse[i, size - 1] for i in range(size)]  # B⁻¹ e_t
         # The objective is π·e_t = π_t.
+        final = tuple((col_row[j], col_sign[j]) for j in basis if j)
         if prices[0, size - 1] <= 0:
-            return _multipliers(m, col_row, col_sign, dict(zip(basis, values)))
+            return _multipliers(m, col_row, col_sign, dict(zip(basis, values)), final)
         # Signs and order of the reduced costs are those of their numerators over one positive
         # common denominator; fmpz comparisons are ten times cheaper than fmpq ones.
         reduced = (cost_row - prices * matrix).numer_denom()[0].entries()
@@ -112,7 +150,7 @@ def solve_margin(rows: Sequence[Sequence[fmpq]], strict: int, nonstrict: int,
             point = [_ZERO] * dim
             for i, p in enumerate(coords):
                 point[p] = -prices[0, i]
-            return MarginResult(point=tuple(point))
+            return MarginResult(point=tuple(point), basis=final)
         direction = (inverse * fmpq_mat(size, 1, [line[entering] for line in table])).entries()
         leave = -1
         best = _ZERO
@@ -126,16 +164,17 @@ def solve_margin(rows: Sequence[Sequence[fmpq]], strict: int, nonstrict: int,
             # −direction; its κ is the (negative) reduced cost.
             ray = {j: -u for j, u in zip(basis, direction)}
             ray[entering] = _ONE
-            return _multipliers(m, col_row, col_sign, ray)
+            return _multipliers(m, col_row, col_sign, ray, final)
         degenerate = degenerate + 1 if best.p == 0 else 0
         basis[leave] = entering
+        inverse = None
 
 
 def _multipliers(m: int, col_row: list[int], col_sign: list[int],
-                 values: dict[int, fmpq]) -> MarginResult:
+                 values: dict[int, fmpq], basis: tuple[tuple[int, int], ...]) -> MarginResult:
     """Fold dual column values into one multiplier per row (s is dropped)."""
     out = [_ZERO] * m
     for j, v in values.items():
         if col_row[j] >= 0 and v:
             out[col_row[j]] += v * col_sign[j]
-    return MarginResult(multipliers=tuple(out))
+    return MarginResult(multipliers=tuple(out), basis=basis)

@@ -28,7 +28,7 @@ from .affine import Affine, Scaled, primitive, scaled, sign_at
 from .demand import DemandProgram, Evaluation, Key
 from .domain import Bounds, Domain
 from .errors import InputError
-from .feasibility import Emptiness, LinearSystem, Solver, Witness
+from .feasibility import Basis, Emptiness, LinearSystem, Solver, Witness
 from .network import Network, ReluNetwork
 from .numbers import format_number
 from .symbolic import Finished, Need, Program, RunState, Undefined
@@ -260,6 +260,7 @@ class Node:
     states: tuple[State, ...]  # the parent's, until the node is evaluated
     new_key: Key | None = None  # what the node knows beyond its parent (its last row's key)
     everything: bool = True  # whether every undecided neuron is to be looked at again
+    basis: Basis = ()  # of the last LP on the way here (its system's rows are the node's)
 
     @property
     def dim(self) -> int:
@@ -435,7 +436,7 @@ class Search:
         if self.record_tree:
             self.tree[node.index] = {"split": phi.to_row(), "children": children}
         self.tree.extend([None] * len(sides))
-        witnesses, proofs = self._child_witnesses(node, phi, sides, children)
+        witnesses, proofs, bases = self._child_witnesses(node, phi, sides, children)
         if not any(witnesses.values()):
             raise InputError(f"scope open needs regions of full dimension, but {phi} vanishes "
                              f"on all of {self.domain.description}; use scope everywhere")
@@ -454,7 +455,7 @@ class Search:
             path = (*node.path, rows[side])
             signs, key, everything = child_signs(node.signs, phi, side, path)
             self.stack.append(Node(children[side], path, signs, witnesses[side],  # type: ignore
-                                   node.states, key, everything))
+                                   node.states, key, everything, bases.get(side, node.basis)))
 
     def _excludes_zero(self, path: tuple[PathRow, ...], phi: Affine, side: str,
                        proofs: dict[str, Proof]) -> bool:
@@ -473,14 +474,17 @@ class Search:
 
     def _child_witnesses(self, node: Node, phi: Affine, sides: Sequence[str],
                          children: dict[str, int]
-                         ) -> tuple[dict[str, tuple[Fraction, ...] | None], dict[str, Proof]]:
-        """Per side, a witness, or None with the side's emptiness proof."""
+                         ) -> tuple[dict[str, tuple[Fraction, ...] | None], dict[str, Proof],
+                                    dict[str, Basis]]:
+        """Per side, a witness, or None with the side's emptiness proof; and the basis of
+        the LP that found a witness."""
         here = SIGN_TEXT[node.sign_at_witness(phi)]
         found: dict[str, tuple[Fraction, ...] | None] = {}
         if here in sides:
             found[here] = node.witness
             self.stats.free_witnesses += 1
         proofs: dict[str, Proof] = {}
+        bases: dict[str, Basis] = {}
         keys = _fact_keys(phi)
         for side in ("+", "-", "0"):
             if side in found or side not in sides:
@@ -497,9 +501,10 @@ class Search:
                     self._remember(path, proof, keys[side])
             if proof is None:
                 self.stats.lp_calls += 1
-                answer = self.solver.solve(self.system(path))
+                answer = self.solver.solve(self.system(path), basis=node.basis)
                 if isinstance(answer, Witness):
                     found[side] = answer.point
+                    bases[side] = answer.basis
                     continue
                 proof = {i: m for i, m in enumerate(self._certificate_multipliers(path, answer))
                          if m}
@@ -511,7 +516,7 @@ class Search:
                 self.tree[children[side]] = {"empty": [
                     format_number(proof.get(i, _ZERO))
                     for i in range(self._domain_rows + len(node.path) + 1)]}
-        return found, proofs
+        return found, proofs, bases
 
     def _recall(self, path: tuple[PathRow, ...], keys: tuple[FactKey, int]) -> Proof | None:
         """A kept proof that the last row of ``path`` cannot hold, if one applies here."""

@@ -383,3 +383,35 @@ def test_large_denominators_and_many_rows(n, m, oriented, rng):
     answers = {b: solve(s, system) for b, s in SOLVERS.items()}
     assert type(answers["exact"]) is type(answers["float"])
     assert isinstance(answers["exact"], Witness) or not oriented
+
+
+# -- starting from a parent's basis --------------------------------------------------------------
+
+def boxed(system: LinearSystem, half: int = 5) -> LinearSystem:
+    """The system inside the box [−half, half]^n (one-coordinate rows, which a start needs)."""
+    n = system.dim
+    sides = tuple(f for i in range(n) for f in (Affine.coordinate(n, i) + Affine.constant(n, half),
+                                                Affine.constant(n, half) - Affine.coordinate(n, i)))
+    return LinearSystem(n, system.strict, (*system.nonstrict, *sides), system.equal)
+
+
+@FAST
+@given(systems(), st.data())
+def test_a_parents_basis_changes_no_answer(system, data):
+    # A child's system is its parent's plus one row at the end of a group; started from the
+    # parent's basis, or from a basis of unrelated rows, the exact simplex answers as cold.
+    parent = boxed(system)
+    cold = Solver("exact")
+    first = cold.solve(parent)
+    n = parent.dim
+    extra = A([data.draw(small) for _ in range(n)], data.draw(small))
+    group = data.draw(st.sampled_from(["strict", "nonstrict", "equal"]))
+    child = LinearSystem(n, parent.strict + ((extra,) if group == "strict" else ()),
+                         parent.nonstrict + ((extra,) if group == "nonstrict" else ()),
+                         parent.equal + ((extra,) if group == "equal" else ()))
+    expected = type(cold.solve(child))
+    junk = tuple((data.draw(st.integers(0, 2)), data.draw(st.integers(0, 6)),
+                  data.draw(st.sampled_from([1, -1]))) for _ in range(n))
+    for start in (first.basis, junk):
+        answer = Solver("exact").solve(child, basis=start)
+        assert confirmed(child, answer) and type(answer) is expected

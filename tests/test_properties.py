@@ -255,3 +255,15 @@ def test_command_refuses_bad_input_in_one_line(tmp_path: Path,
     with pytest.raises(InputError, match="outputs"):
         decide_property(SUM, load_vnnlib_property(
             vnnlib(tmp_path, SQUARE, "(assert (>= Y_1 0))", "two"), 2, 2))
+
+
+def test_worked_example_of_the_format_page() -> None:
+    page = (Path(__file__).parent.parent / "proofs" / "CERTIFICATE.md").read_text()
+    section = page.split("## 10. Property certificates", 1)[1]
+    example = json.loads(section.split("```json\n", 1)[1].split("```", 1)[0])
+    relu = relu_net(([[1]], [0]), ([[1]], [0]))
+    verdict = verify(example, (network_to_document(relu),))
+    assert verdict.valid and "outside the unsafe set" in verdict.claim
+    assert verdict.pieces == 2 and verdict.scope == "open"
+    example["unsafe"][0]["nonstrict"][0][-1] = -1  # y ≥ 1, which x = 1 reaches
+    assert not verify(example).valid
