@@ -316,6 +316,8 @@ def cmd_regions(args: argparse.Namespace) -> int:
         "partial": partial,
         "counts_by_dim": {str(d): c for d, c in sorted(counts.items(), reverse=True)},
         "regions": job.regions(),
+        "stats": {"nodes": job.stats.nodes, "splits": job.stats.splits,
+                  "lp_calls": job.stats.lp_calls, "bound_fixed": job.stats.bound_fixed},
     }
     if args.merge and not partial:
         doc["linear_pieces"] = len(merged.linear_pieces)

@@ -45,6 +45,11 @@ class Domain:
         """The box around the domain that its one-coordinate rows give."""
         return Bounds.of(self)
 
+    @cached_property
+    def box_signs(self) -> BoxSigns:
+        """The signs that box fixes, as they are asked for (one table per domain object)."""
+        return BoxSigns(self.bounds)
+
     def to_document(self) -> dict:
         """The certificate form: rows [a_1, ..., a_n, c] meaning a·x + c ≥ 0 (or = 0)."""
         return {"dim": self.dim, "inequalities": [f.to_row() for f in self.inequalities],
@@ -100,6 +105,26 @@ class Bounds:
                     return None
         return 1 if low is not None and low > 0 else -1 if high is not None and high < 0 \
             else None
+
+
+class BoxSigns:
+    """A cache of :meth:`Bounds.sign` by integer form, and how many functions it fixed (a
+    statistic: the search reports the neurons the box decided without an LP)."""
+
+    def __init__(self, bounds: Bounds) -> None:
+        self.bounds = bounds if bounds.useful else None
+        self.signs: dict[tuple[int, ...], int | None] = {}
+        self.fixed = 0
+
+    def sign(self, ints: tuple[int, ...]) -> int | None:
+        if self.bounds is None:
+            return None
+        try:
+            return self.signs[ints]
+        except KeyError:
+            answer = self.signs[ints] = self.bounds.sign(ints)
+            self.fixed += answer is not None
+            return answer
 
 
 def implicit_equalities(domain: Domain, solver: Solver) -> tuple[Affine, ...]:

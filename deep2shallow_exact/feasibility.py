@@ -188,7 +188,7 @@ class Solver:
         self.stats.exact_calls += 1
         offsets = (0, rows.counts[0], rows.counts[0] + rows.counts[1])
         start = [(offsets[g] + r, sign) for g, r, sign in basis
-                 if r < rows.counts[g]]
+                 if 0 <= g < 3 and 0 <= r < rows.counts[g]]
         result = solve_margin(rows.rows, rows.counts[0], rows.counts[1], rows.dim,
                               start if len(start) == len(basis) else ())
         group = [0] * offsets[1] + [1] * rows.counts[1] + [2] * rows.counts[2]

@@ -33,20 +33,19 @@ from fractions import Fraction
 from .affine import Affine
 from .domain import Domain
 from .errors import InputError
-from .feasibility import Solver
+from .feasibility import Basis, Solver
 from .network import Network
 from .numbers import format_number
 from .piece import Piece, piece_of_leaf
-from .search import Leaf, PathRow, Search, SearchStats
+from .search import Leaf, OpenNode, PathRow, Search, SearchStats
 
 # Per batch: how many open nodes a worker gets, and how long it runs before it sends back the
 # nodes still open. Long enough to amortise the transfer, short enough to balance the load.
 BATCH_NODES = 8
 BATCH_SECONDS = 1.0
 
-OpenNode = tuple[int, tuple[PathRow, ...], tuple[Fraction, ...]]
 _Row = tuple[tuple[Fraction, ...], Fraction, str, bool]
-_Plain = tuple[int, tuple[_Row, ...], tuple[Fraction, ...]]
+_Plain = tuple[int, tuple[_Row, ...], tuple[Fraction, ...], Basis]
 
 
 def available_cpus() -> int:
@@ -89,15 +88,15 @@ _JOBS_KEPT = 4
 
 def _plain(node: OpenNode) -> _Plain:
     """An open node without the search's caches (facts, sibling links): small to send."""
-    index, path, witness = node
+    index, path, witness, basis = node
     return index, tuple((r.function.coeffs, r.function.const, r.side, r.implied)
-                        for r in path), witness
+                        for r in path), witness, basis
 
 
 def _node(plain: _Plain) -> OpenNode:
-    index, rows, witness = plain
+    index, rows, witness, basis = plain
     return index, tuple(PathRow(Affine(c, k), side, implied) for c, k, side, implied in rows), \
-        witness
+        witness, basis
 
 
 def _start_worker(job: _Job) -> None:
@@ -141,7 +140,7 @@ def _explore_with(search: Search, batch: list[_Plain], seconds: float) -> _Explo
     tree here; returned: the pieces with their local leaf indices, the nodes left open, the
     local tree (or, when no tree is recorded, its size) and the stats."""
     search.stats = SearchStats()
-    search.resume([None] * len(batch), [(k, path, w) for k, (_, path, w)
+    search.resume([None] * len(batch), [(k, path, w, basis) for k, (_, path, w, basis)
                                         in enumerate(map(_node, batch))])
     deadline = time.monotonic() + seconds
     pieces = []
@@ -200,7 +199,7 @@ class ParallelExploration:
         entries there with children renumbered; the map from local to global indices."""
         size = tree if isinstance(tree, int) else len(tree)
         whole = self.search.tree
-        where = [index for index, _, _ in batch] + list(range(len(whole),
+        where = [index for index, _, _, _ in batch] + list(range(len(whole),
                                                               len(whole) + size - len(batch)))
         whole.extend([None] * (size - len(batch)))
         if not isinstance(tree, int):
@@ -268,7 +267,7 @@ class ParallelExploration:
                     batch = self.running.pop(future)
                     where = self._graft(batch, tree)
                     # Depth first: a subtree before others.
-                    self.todo = [(where[i], rows, w) for i, rows, w in left] + self.todo
+                    self.todo = [(where[i], rows, w, b) for i, rows, w, b in left] + self.todo
                     for name, value in counts.items():
                         if name != "open_nodes":
                             setattr(stats, name, getattr(stats, name) + value)

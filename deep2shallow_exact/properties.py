@@ -63,6 +63,12 @@ class PropertyResult:
             doc["counterexample"] = [format_number(v) for v in self.counterexample]
             doc["outputs"] = [format_number(v) for v in self.outputs]
             doc["disjunct"] = self.disjunct
+        if self.stats is not None:
+            doc["stats"] = {"nodes": self.stats.nodes, "splits": self.stats.splits,
+                            "search_lp_calls": self.stats.lp_calls,
+                            "bound_fixed": self.stats.bound_fixed}
+        if self.certificate is not None:
+            doc["certificate_nodes"] = len(self.certificate["tree"])
         return doc
 
 

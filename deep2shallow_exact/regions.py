@@ -135,9 +135,9 @@ class PieceEnumeration:
             "pieces": [_piece_state(p) for p in self.found],
             "open": [{"index": i,
                       "path": [r.function.to_row() + [r.side, r.implied] for r in path],
-                      "witness": [format_number(v) for v in w]}
-                     for i, path, w in (self.search.open_nodes() if self._parallel is None
-                                        else self._parallel.open_nodes())],
+                      "witness": [format_number(v) for v in w], "basis": [list(c) for c in b]}
+                     for i, path, w, b in (self.search.open_nodes() if self._parallel is None
+                                           else self._parallel.open_nodes())],
         }
 
     def restore(self, doc: dict, where: str) -> None:
@@ -156,13 +156,15 @@ class PieceEnumeration:
                 path = tuple(PathRow(Affine.from_row(r[:-2], where), r[-2], r[-1] is True)
                              for r in item["path"])
                 witness = tuple(parse_rational(v, where) for v in item["witness"])
-                open_nodes.append((int(item["index"]), path, witness))
+                # Only where the next LPs start: a wrong one is dropped by the simplex.
+                basis = tuple((int(g), int(r), int(c)) for g, r, c in item.get("basis", ()))
+                open_nodes.append((int(item["index"]), path, witness, basis))
         except (KeyError, TypeError, ValueError, IndexError) as exc:
             if isinstance(exc, InputError):
                 raise
             raise InputError(f"{where}: malformed checkpoint ({exc!r})") from None
         # Only the node indices matter for a regions run; the tree itself is not kept.
-        size = 1 + max((i for i, _, _ in open_nodes), default=0)
+        size = 1 + max((i for i, _, _, _ in open_nodes), default=0)
         self.search.resume([None] * size, open_nodes)
         self._started = True
 

@@ -26,7 +26,7 @@ from functools import cached_property
 
 from .affine import Affine, Scaled, primitive, scaled, sign_at
 from .demand import DemandProgram, Evaluation, Key
-from .domain import Bounds, Domain
+from .domain import BoxSigns, Domain
 from .errors import InputError
 from .feasibility import Basis, Emptiness, LinearSystem, Solver, Witness
 from .network import Network, ReluNetwork
@@ -52,12 +52,10 @@ class Reduction:
     Fractions: the search reduces the same functions at every wall."""
 
     def __init__(self, basis: tuple[tuple[int, tuple[int, ...]], ...] = (),
-                 bounds: Bounds | None = None,
-                 box_signs: dict[Key, int | None] | None = None) -> None:
+                 box: BoxSigns | None = None) -> None:
         self.basis = basis
-        self.bounds = bounds if bounds is not None and bounds.useful else None
-        # A key's sign on the box does not depend on the basis: one table for the search.
-        self.box_signs: dict[Key, int | None] = {} if box_signs is None else box_signs
+        # A key's sign on the box does not depend on the basis: one table for the domain.
+        self.box = box
         # By object: the same functions are looked up again and again, and comparing equal
         # Affines entry by entry costs more than reducing them. The entry keeps its object.
         self._signed: dict[int, tuple[Affine, Key | None, int]] = {}
@@ -72,7 +70,7 @@ class Reduction:
         if pivot is None:  # implied by the rows there already (or contradicting them)
             return self
         return Reduction((*self.basis, (pivot, r if r[pivot] > 0 else tuple(-a for a in r))),
-                         self.bounds, self.box_signs)
+                         self.box)
 
     def reduce(self, ints: tuple[int, ...]) -> tuple[int, ...]:
         for p, b in self.basis:
@@ -104,13 +102,7 @@ class Reduction:
     def box_sign(self, key: Key) -> int | None:
         """The sign the domain's box fixes for the function ``key`` (a reduced function, which
         is a positive multiple of the original on the node), if any."""
-        if self.bounds is None:
-            return None
-        try:
-            return self.box_signs[key]
-        except KeyError:
-            answer = self.box_signs[key] = self.bounds.sign(key)
-            return answer
+        return None if self.box is None else self.box.sign(key)
 
 
 def _constant_sign(f: Affine) -> int:
@@ -167,7 +159,7 @@ def known_signs(reduction: Reduction, path: Sequence[PathRow]) -> dict[Key, int]
 
 def root_signs(domain: Domain) -> NodeSigns:
     """What the root knows: the domain's equalities (its inequalities fix no sign)."""
-    reduction = Reduction(bounds=domain.bounds)
+    reduction = Reduction(box=domain.box_signs)
     for e in domain.equalities:
         reduction = reduction.with_row(e)
     return NodeSigns(reduction, {})
@@ -251,6 +243,11 @@ Search._certificate_multipliers); certificates are sparse, so checks look at the
 State = RunState | Finished | Evaluation
 
 
+OpenNode = tuple[int, tuple["PathRow", ...], tuple[Fraction, ...], Basis]
+"""A node still to explore: its index, path, witness, and the basis its next LPs start from
+(kept with it, so that its subtree comes out the same wherever and whenever it is explored)."""
+
+
 @dataclass
 class Node:
     index: int
@@ -298,6 +295,7 @@ class SearchStats:
     reused_proofs: int = 0
     lp_calls: int = 0
     open_nodes: int = 0
+    bound_fixed: int = 0  # functions whose sign the domain's box fixed (no split, no LP)
 
 
 @dataclass
@@ -335,37 +333,37 @@ class Search:
         self.stack: list[Node] = []
         self._root_facts: dict[FactKey, _Fact] = {}
         self._domain_rows = len(self.domain.inequalities) + len(self.domain.equalities)
+        self._fixed_seen = self.domain.box_signs.fixed
 
     # -- starting and resuming ---------------------------------------------------------------
 
     def start(self) -> None:
-        witness = self._root_witness()
+        witness, basis = self._root_witness()
         self.tree = [None]
-        self.stack = [self._node(0, (), witness)]
+        self.stack = [self._node(0, (), witness, basis)]
 
-    def resume(self, tree: list[dict | None],
-               open_nodes: Sequence[tuple[int, tuple[PathRow, ...], tuple[Fraction, ...]]]
-               ) -> None:
+    def resume(self, tree: list[dict | None], open_nodes: Sequence[OpenNode]) -> None:
         """Continue a search saved with :meth:`open_nodes` (states are recomputed)."""
         self.tree = list(tree)
-        self.stack = [self._node(i, path, w) for i, path, w in reversed(open_nodes)]
+        self.stack = [self._node(*node) for node in reversed(open_nodes)]
 
-    def open_nodes(self) -> list[tuple[int, tuple[PathRow, ...], tuple[Fraction, ...]]]:
+    def open_nodes(self) -> list[OpenNode]:
         """The unexplored nodes, next first."""
-        return [(node.index, node.path, node.witness) for node in reversed(self.stack)]
+        return [(node.index, node.path, node.witness, node.basis)
+                for node in reversed(self.stack)]
 
-    def _root_witness(self) -> tuple[Fraction, ...]:
+    def _root_witness(self) -> tuple[tuple[Fraction, ...], Basis]:
         if self.domain.is_everything:
-            return (_ZERO,) * self.n
+            return (_ZERO,) * self.n, ()
         answer = self._solve((), None)
         if isinstance(answer, Emptiness):
             raise InputError(f"domain: {self.domain.description} is empty")
-        return answer.point
+        return answer.point, answer.basis
 
-    def _node(self, index: int, path: tuple[PathRow, ...],
-              witness: tuple[Fraction, ...]) -> Node:
+    def _node(self, index: int, path: tuple[PathRow, ...], witness: tuple[Fraction, ...],
+              basis: Basis = ()) -> Node:
         return Node(index, path, path_signs(self.domain, path), witness,
-                    tuple(p.start() for p in self.programs))
+                    tuple(p.start() for p in self.programs), basis=basis)
 
     # -- the walk ----------------------------------------------------------------------------
 
@@ -375,6 +373,9 @@ class Search:
             self.stats.nodes += 1
             self.stats.open_nodes = len(self.stack)
             need, outcomes = self._evaluate(node)
+            fixed = self.domain.box_signs.fixed
+            self.stats.bound_fixed += fixed - self._fixed_seen
+            self._fixed_seen = fixed
             if need is None and self.split_domain_walls:
                 need = self._open_domain_wall(node)
             if need is not None:

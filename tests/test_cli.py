@@ -87,9 +87,12 @@ def test_regions_json_keys_and_counts(capsys):
 
 
 def test_regions_output_does_not_depend_on_the_worker_count(capsys):
-    one, two = (run(capsys, "regions", TINY, "--json", "--workers", w)[1] for w in ("1", "2"))
-    assert one == two and json.loads(one)["regions"] == 15
-    dims = [p["dim"] for p in json.loads(one)["pieces"]]
+    one, two = (json.loads(run(capsys, "regions", TINY, "--json", "--workers", w)[1])
+                for w in ("1", "2"))
+    # The answer is the same; how the search went ("stats": nodes, LP calls) may differ.
+    assert one.pop("stats")["lp_calls"] > 0 and two.pop("stats")
+    assert one == two and one["regions"] == 15
+    dims = [p["dim"] for p in one["pieces"]]
     assert dims == sorted(dims, reverse=True)
 
 

@@ -234,7 +234,10 @@ def test_the_command_line_on_the_cluster_says_what_it_says_without(dask, capsys,
     code, alone, _ = run_cli(capsys, "regions", path, "--json", "--workers", "1")
     assert code == 0
     code, shared, err = run_cli(capsys, "regions", path, "--json", "--cluster", address(dask))
-    assert code == 0 and json.loads(shared) == json.loads(alone), err
+    # The answer is the same; how the search went ("stats": nodes, LP calls) is not.
+    shared_doc, alone_doc = json.loads(shared), json.loads(alone)
+    assert code == 0 and shared_doc.pop("stats") and alone_doc.pop("stats"), err
+    assert shared_doc == alone_doc
     out = str(tmp_path / "shallow.json")
     code, text, err = run_cli(capsys, "convert", path, "-o", out, "--json",
                               "--cluster", address(dask))
