@@ -409,22 +409,28 @@ def cmd_property(args: argparse.Namespace) -> int:
     net = load_network(args.network, args.architecture)
     prop = load_vnnlib_property(args.vnnlib, net.input_dim, net.output_dim)
     progress = Progress("property")
+    previous = signal.getsignal(signal.SIGTERM)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         result = decide_property(
             net, prop, args.backend, args.workers, args.cluster,
             progress=lambda count, job: progress.update(count, "pieces",
                                                         job.stats.open_nodes))
     finally:
+        signal.signal(signal.SIGTERM, previous)
         progress.close()
+    code = 0 if result.holds else 130 if result.verdict == "undecided" else 1
     if result.certificate is not None and args.certificate:
         _write_json(args.certificate, result.certificate)
     doc = {"property": prop.description, **result.to_document()}
     if args.json:
         _print_json(doc)
-        return 0 if result.holds else 1
+        return code
     print(f"{result.verdict.upper()} ({prop.description}; scope {result.scope}, "
           f"{result.pieces_checked} pieces checked, {result.lp_calls} LPs)")
-    if result.counterexample is not None:
+    if result.verdict == "undecided":
+        print("  interrupted: no counterexample among the pieces checked; nothing is proven")
+    elif result.counterexample is not None:
         print(f"  counterexample x = ({', '.join(doc['counterexample'])})")
         print(f"  outputs y = ({', '.join(doc['outputs'])}), in disjunct {result.disjunct} of "
               "the unsafe set (exact evaluation)")
@@ -432,7 +438,7 @@ def cmd_property(args: argparse.Namespace) -> int:
         print(f"  the trusted kernel accepts the proof: {doc['proves']}")
         if args.certificate:
             print(f"  certificate written to {args.certificate}")
-    return 0 if result.holds else 1
+    return code
 
 
 def _check_architectures(args: argparse.Namespace) -> tuple[str | None, str | None]:

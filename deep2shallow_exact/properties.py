@@ -38,7 +38,7 @@ class PropertyResult:
     says what it proves — or ``violated`` at ``counterexample``, where the network's exact
     output ``outputs`` meets disjunct ``disjunct`` of the unsafe set."""
 
-    verdict: str  # "holds" or "violated"
+    verdict: str  # "holds", "violated", or "undecided" (interrupted)
     scope: str
     pieces_checked: int
     lp_calls: int
@@ -97,19 +97,23 @@ def decide_property(net: Network, prop: VnnlibProperty, backend: str = "auto",
                            cluster=cluster)
     proofs: dict[int, list[Emptiness]] = {}
     lp_calls = 0
-    for count, piece in enumerate(job, 1):
-        # The piece's leaf: pieces are kept (with their leaves) just before they are handed on.
-        assert job.found[count - 1] is piece
-        found: list[Emptiness] = []
-        for d, disjunct in enumerate(prop.unsafe):
-            lp_calls += 1
-            answer = solver.solve(_system(piece, disjunct, domain, scope))
-            if isinstance(answer, Witness):
-                return _violated(net, prop, answer.point, d, scope, count, lp_calls, job)
-            found.append(answer)
-        proofs[job.leaf_of[count - 1]] = found
-        if progress is not None:
-            progress(count, job)
+    try:
+        for count, piece in enumerate(job, 1):
+            # The piece's leaf: pieces are kept with their leaves just before they are handed on.
+            assert job.found[count - 1] is piece
+            found: list[Emptiness] = []
+            for d, disjunct in enumerate(prop.unsafe):
+                lp_calls += 1
+                answer = solver.solve(_system(piece, disjunct, domain, scope))
+                if isinstance(answer, Witness):
+                    return _violated(net, prop, answer.point, d, scope, count, lp_calls, job)
+                found.append(answer)
+            proofs[job.leaf_of[count - 1]] = found
+            if progress is not None:
+                progress(count, job)
+    except KeyboardInterrupt:
+        # Ctrl-C (or SIGTERM): neither answer is established; say how far the search got.
+        return PropertyResult("undecided", scope, len(proofs), lp_calls, stats=job.stats)
     certificate = {
         "format": CERTIFICATE_FORMAT, "version": CERTIFICATE_VERSION, "claim": "property",
         "networks": [network_to_document(net)], "domain": domain.to_document(),
