@@ -66,27 +66,36 @@ class Bounds:
     common: int
     lows: tuple[int | None, ...]
     highs: tuple[int | None, ...]
+    # Per coordinate, the domain inequality giving its lower and its upper bound (indices into
+    # Domain.inequalities), where every coordinate has both from inequalities; else None.
+    rows: tuple[tuple[int, int], ...] | None = None
 
     @staticmethod
     def of(domain: Domain) -> Bounds:
         n = domain.dim
         lows: list[Fraction | None] = [None] * n
         highs: list[Fraction | None] = [None] * n
+        low_rows: list[int | None] = [None] * n
+        high_rows: list[int | None] = [None] * n
         rows = [(">=", g) for g in domain.inequalities] + [("=", e) for e in domain.equalities]
-        for kind, f in rows:
+        for r, (kind, f) in enumerate(rows):
             used = [i for i, a in enumerate(f.coeffs) if a]
             if len(used) != 1:
                 continue
             (i,) = used
             a = f.coeffs[i]
             bound = -f.const / a
-            if kind == "=" or a > 0:
-                lows[i] = bound if lows[i] is None else max(lows[i], bound)
-            if kind == "=" or a < 0:
-                highs[i] = bound if highs[i] is None else min(highs[i], bound)
+            inequality = r < len(domain.inequalities)
+            lower, upper = kind == "=" or a > 0, kind == "=" or a < 0
+            if lower and (lows[i] is None or bound > lows[i]):  # type: ignore[operator]
+                lows[i], low_rows[i] = bound, r if inequality else None
+            if upper and (highs[i] is None or bound < highs[i]):  # type: ignore[operator]
+                highs[i], high_rows[i] = bound, r if inequality else None
         common = math.lcm(*(v.denominator for v in (*lows, *highs) if v is not None))
+        complete = all(r is not None for r in (*low_rows, *high_rows))
         return Bounds(common, *(tuple(None if v is None else v.numerator * (common // v.denominator)
-                                      for v in side) for side in (lows, highs)))
+                                      for v in side) for side in (lows, highs)),
+                      tuple(zip(low_rows, high_rows)) if complete else None)  # type: ignore
 
     @property
     def useful(self) -> bool:

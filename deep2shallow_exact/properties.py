@@ -30,6 +30,7 @@ from .regions import PieceEnumeration
 from .search import PathRow, SearchStats
 
 _ZERO = Fraction(0)
+_ONE = Fraction(1)
 
 
 @dataclass(frozen=True)
@@ -103,8 +104,10 @@ def decide_property(net: Network, prop: VnnlibProperty, backend: str = "auto",
             assert job.found[count - 1] is piece
             found: list[Emptiness] = []
             for d, disjunct in enumerate(prop.unsafe):
-                lp_calls += 1
-                answer = solver.solve(_system(piece, disjunct, domain, scope))
+                answer = _box_proof(piece, disjunct, domain, scope)
+                if answer is None:
+                    lp_calls += 1
+                    answer = solver.solve(_system(piece, disjunct, domain, scope))
                 if isinstance(answer, Witness):
                     return _violated(net, prop, answer.point, d, scope, count, lp_calls, job)
                 found.append(answer)
@@ -165,6 +168,52 @@ def _system(piece: Piece, disjunct: Sequence[OutputConstraint], domain: Domain,
                             piece.equal)
     return LinearSystem(domain.dim, (*piece.strict, *unsafe_strict),
                         (*domain.inequalities, *unsafe_nonstrict), piece.equal)
+
+
+def _box_proof(piece: Piece, disjunct: Sequence[OutputConstraint], domain: Domain,
+               scope: str) -> Emptiness | None:
+    """Without an LP, where the box alone rules the disjunct out on the piece: one of its rows
+    u(x) = c·Y(x) + d has max u < 0 over the domain's box (≤ 0 for a strict row). Then u plus
+    the box rows x_i − lo_i ≥ 0 and hi_i − x_i ≥ 0, weighted by |u_i|, is the constant max u:
+    a Motzkin certificate in the system's own row order, every path row weighted 0."""
+    rows = domain.bounds.rows
+    if rows is None:
+        return None
+    n = domain.dim
+    maps = piece.maps
+    nonstrict = [c for c in disjunct if not c.strict]
+    strict = [c for c in disjunct if c.strict]
+    for group, members in ((1, nonstrict), (0, strict)):
+        for k, c in enumerate(members):
+            u = _in_x(c, maps, n)
+            weights: dict[int, Fraction] = {}
+            top = u.const
+            for i, a in enumerate(u.coeffs):
+                if a:
+                    # The row a_r·x_i + c_r ≥ 0 that bounds x_i on the side a pushes u to.
+                    r = rows[i][1 if a > 0 else 0]
+                    g = domain.inequalities[r]
+                    bound = -g.const / g.coeffs[i]
+                    weights[r] = weights.get(r, _ZERO) + abs(a / g.coeffs[i])
+                    top += a * bound
+            if top < 0 or (top == 0 and group == 0):
+                return _emptiness(piece, domain, scope, len(nonstrict), len(strict), weights,
+                                  group, k)
+    return None
+
+
+def _emptiness(piece: Piece, domain: Domain, scope: str, nonstrict: int, strict: int,
+               weights: dict[int, Fraction], group: int, k: int) -> Emptiness:
+    """The box proof laid out as :func:`_system` orders the rows."""
+    ineqs, path = len(domain.inequalities), len(piece.strict)
+    box = [weights.get(r, _ZERO) for r in range(ineqs)]
+    unsafe_nonstrict = [_ONE if group == 1 and j == k else _ZERO for j in range(nonstrict)]
+    unsafe_strict = [_ONE if group == 0 and j == k else _ZERO for j in range(strict)]
+    equal = (_ZERO,) * len(piece.equal)
+    if scope == "open":
+        return Emptiness(tuple(unsafe_strict), (*box, *(_ZERO,) * path, *unsafe_nonstrict),
+                         equal)
+    return Emptiness((*(_ZERO,) * path, *unsafe_strict), (*box, *unsafe_nonstrict), equal)
 
 
 def _multipliers(proof: Emptiness, path: Sequence[PathRow], domain: Domain,

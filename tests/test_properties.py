@@ -267,3 +267,37 @@ def test_worked_example_of_the_format_page() -> None:
     assert verdict.pieces == 2 and verdict.scope == "open"
     example["unsafe"][0]["nonstrict"][0][-1] = -1  # y ≥ 1, which x = 1 reaches
     assert not verify(example).valid
+
+
+def test_an_interrupted_run_is_undecided_never_a_verdict(tmp_path: Path, capsys, monkeypatch
+                                                         ) -> None:
+    # Ctrl-C once two pieces are checked: no counterexample was found, nothing was proven.
+    from deep2shallow_exact import properties
+
+    class Interrupted(properties.PieceEnumeration):
+        def __iter__(self):
+            for count, piece in enumerate(super().__iter__(), 1):
+                yield piece
+                if count == 2:
+                    raise KeyboardInterrupt
+
+    monkeypatch.setattr(properties, "PieceEnumeration", Interrupted)
+    net = tmp_path / "sum.json"
+    net.write_text(json.dumps(network_to_document(SUM)))
+    safe = vnnlib(tmp_path, SQUARE, "(assert (>= Y_0 3))", "safe")
+    cert = tmp_path / "c.json"
+    code = main(["property", str(net), "--vnnlib", str(safe), "--certificate", str(cert),
+                 "--workers", "1"])
+    out = capsys.readouterr().out
+    assert code == 130 and out.startswith("UNDECIDED") and "nothing is proven" in out
+    assert "2 pieces checked" in out and not cert.exists()
+
+
+def test_pieces_the_box_cannot_rule_out_get_an_lp(tmp_path: Path) -> None:
+    # relu(x) − relu(x − 1/2) on [−1, 1] is 0, x, 1/2 on its three pieces; its maximum is 1/2.
+    # On 0 < x < 1/2 the map x reaches 1 on the box, so only the piece's own rows (an exact
+    # LP) rule out y ≥ 3/4 there; the constant pieces are ruled out by the box alone.
+    net = relu_net(([[1], [1]], [0, "-1/2"]), ([[1, -1]], [0]))
+    result = decide(net, tmp_path, [("-1", "1")], "(assert (>= Y_0 0.75))")
+    assert result.holds and result.lp_calls == 1 and result.pieces_checked == 3
+    assert decide(net, tmp_path, [("-1", "1")], "(assert (>= Y_0 0.5))").verdict == "violated"
