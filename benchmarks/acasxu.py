@@ -3,7 +3,7 @@
     python benchmarks/acasxu.py [--regions-timeout S] [--prop3-timeout S] [--prop1-timeout S]
                                 [--workers N] [--json]
 
-Whole processes on ../shared/data/acasxu (ACASXU_run2a_1_1_batch_2000.onnx, 5 inputs, six
+Whole processes on /work/shared/data/acasxu (ACASXU_run2a_1_1_batch_2000.onnx, 5 inputs, six
 hidden layers of 50, 5 outputs), each with its time limit, wall-clock and CPU seconds and its
 peak resident memory (benchmarks/convert.py ``run``):
 
@@ -36,7 +36,7 @@ sys.path.insert(0, str(HERE))
 from convert import json_answer, run  # noqa: E402
 from regions import machine, table, tool_command  # noqa: E402
 
-DATA = HERE.parent.parent / "shared" / "data" / "acasxu"
+DATA = Path("/work/shared/data/acasxu")  # as in tests/test_formats.py
 NETWORK = DATA / "ACASXU_run2a_1_1_batch_2000.onnx"
 # Issue 14's limits: regions of prop_3 in 15 minutes, prop_3 decided in 10, prop_1 in 30.
 LIMITS = {"regions": 900.0, "prop_3": 600.0, "prop_1": 1800.0}
