@@ -300,3 +300,33 @@ def test_ctrl_c_on_a_local_cluster_keeps_every_node_for_the_checkpoint(tmp_path)
     assert json.loads(done.stdout)["counts_by_dim"] == {
         str(d): c for d, c in sorted(counts_by_dim(PieceEnumeration(net)).items(),
                                      reverse=True)}
+
+
+def test_a_property_is_decided_the_same_on_the_cluster(dask, monkeypatch, tmp_path):
+    # The property's pieces come from the cluster (from the first node on); the verdict, the
+    # pieces checked and the counterexample are those of one process, and "holds" has a
+    # certificate the kernel accepts, about this network.
+    from deep2shallow_exact import properties
+    from deep2shallow_exact.formats import load_vnnlib_property
+
+    monkeypatch.setattr(properties, "PieceEnumeration",
+                        functools.partial(PieceEnumeration, sequential_seconds=0))
+    net = random_net([2, 5, 4, 1], "cluster/property")
+    values = [evaluate(net, (F(a, 2), F(b, 2)))[0] for a in range(-4, 5) for b in range(-4, 5)]
+    for threshold, expect in ((max(values), "violated"), (max(values) + 1000, "holds")):
+        path = tmp_path / "p.vnnlib"
+        path.write_text("\n".join([
+            "(declare-const X_0 Real)", "(declare-const X_1 Real)", "(declare-const Y_0 Real)",
+            "(assert (>= X_0 -2))", "(assert (<= X_0 2))", "(assert (>= X_1 -2))",
+            "(assert (<= X_1 2))",
+            f"(assert (>= Y_0 {threshold.numerator}/{threshold.denominator}))"]))
+        prop = load_vnnlib_property(path, 2, 1)
+        alone = properties.decide_property(net, prop, workers=1)
+        shared = properties.decide_property(net, prop, cluster=address(dask))
+        assert shared.verdict == alone.verdict == expect
+        if expect == "holds":
+            assert shared.pieces_checked == alone.pieces_checked
+            verdict = kernel.verify(shared.certificate, (network_to_document(net),))
+            assert verdict.valid and "outside the unsafe set" in verdict.claim
+        else:
+            assert evaluate(net, shared.counterexample)[0] >= threshold
