@@ -415,7 +415,8 @@ def cmd_property(args: argparse.Namespace) -> int:
         result = decide_property(
             net, prop, args.backend, args.workers, args.cluster,
             progress=lambda count, job: progress.update(count, "pieces",
-                                                        job.stats.open_nodes))
+                                                        job.stats.open_nodes),
+            checkpoint=args.checkpoint)
     finally:
         signal.signal(signal.SIGTERM, previous)
         progress.close()
@@ -430,6 +431,8 @@ def cmd_property(args: argparse.Namespace) -> int:
           f"{result.pieces_checked} pieces checked, {result.lp_calls} LPs)")
     if result.verdict == "undecided":
         print("  interrupted: no counterexample among the pieces checked; nothing is proven")
+        if args.checkpoint:
+            print(f"  progress saved; resume with --checkpoint {args.checkpoint}")
     elif result.counterexample is not None:
         print(f"  counterexample x = ({', '.join(doc['counterexample'])})")
         print(f"  outputs y = ({', '.join(doc['outputs'])}), in disjunct {result.disjunct} of "
@@ -760,6 +763,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the property: its input box is the domain, its output assertions "
                         "the unsafe set")
     p.add_argument("--certificate", help="write the property certificate here")
+    p.add_argument("--checkpoint", help="save progress here and resume from it if it exists")
     p.add_argument("--json", action="store_true")
     _workers_option(p)
     _cluster_option(p)

@@ -10,21 +10,23 @@ section 10), which the trusted kernel re-verifies before "holds" is returned.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from pathlib import Path
 
 from . import kernel
 from .affine import Affine
 from .domain import Domain, domain_dimension
-from .errors import InputError, KernelRejected
+from .errors import InputError, KernelRejected, read_text
 from .evaluation import evaluate
 from .feasibility import Emptiness, LinearSystem, Solver, Witness
-from .formats import network_to_document
+from .formats import network_to_document, parse_json_text, write_json_atomically
 from .formats.vnnlib import OutputConstraint, VnnlibProperty
 from .kernel import CERTIFICATE_FORMAT, CERTIFICATE_VERSION, Verdict
 from .network import Network, ReluNetwork
-from .numbers import Infinity, format_number
+from .numbers import Infinity, format_number, parse_rational
 from .piece import Piece
 from .regions import PieceEnumeration
 from .search import PathRow, SearchStats
@@ -83,11 +85,13 @@ def property_scope(net: Network, domain: Domain, solver: Solver) -> str:
 
 def decide_property(net: Network, prop: VnnlibProperty, backend: str = "auto",
                     workers: int = 1, cluster: str | None = None,
-                    progress: Callable[[int, PieceEnumeration], None] | None = None
-                    ) -> PropertyResult:
+                    progress: Callable[[int, PieceEnumeration], None] | None = None,
+                    checkpoint: str | Path | None = None) -> PropertyResult:
     """``holds`` (with a certificate the trusted kernel has accepted) iff no point of the
     property's box has its network output in the unsafe set; else ``violated`` at an exact
-    rational counterexample. The first counterexample found ends the run."""
+    rational counterexample. The first counterexample found ends the run; Ctrl-C (or
+    SIGTERM) ends it ``undecided``. With ``checkpoint`` the run resumes from that file if it
+    exists, and saves its progress there every half minute and when it is interrupted."""
     if prop.outputs != net.output_dim:
         raise InputError(f"the property is about {prop.outputs} outputs, the network has "
                          f"{net.output_dim}")
@@ -96,39 +100,125 @@ def decide_property(net: Network, prop: VnnlibProperty, backend: str = "auto",
     scope = property_scope(net, domain, solver)
     job = PieceEnumeration(net, domain, scope, backend, workers, record_tree=True,
                            cluster=cluster)
-    proofs: dict[int, list[Emptiness]] = {}
-    lp_calls = 0
+    run = _Run(net, prop, scope, job, solver)
+    if checkpoint is not None and Path(checkpoint).exists():
+        run.restore(str(checkpoint))
+    saved = time.monotonic()
     try:
-        for count, piece in enumerate(job, 1):
-            # The piece's leaf: pieces are kept with their leaves just before they are handed on.
-            assert job.found[count - 1] is piece
-            found: list[Emptiness] = []
-            for d, disjunct in enumerate(prop.unsafe):
-                answer = _box_proof(piece, disjunct, domain, scope)
-                if answer is None:
-                    lp_calls += 1
-                    answer = solver.solve(_system(piece, disjunct, domain, scope))
-                if isinstance(answer, Witness):
-                    return _violated(net, prop, answer.point, d, scope, count, lp_calls, job)
-                found.append(answer)
-            proofs[job.leaf_of[count - 1]] = found
+        for _ in job:
+            # Every piece kept so far, the one just handed on included, gets its proofs.
+            violation = run.check_pending()
+            if violation is not None:
+                return violation
             if progress is not None:
-                progress(count, job)
+                progress(len(job.found), job)
+            if checkpoint is not None and time.monotonic() - saved > CHECKPOINT_SECONDS:
+                write_json_atomically(run.checkpoint(), checkpoint)
+                saved = time.monotonic()
     except KeyboardInterrupt:
-        # Ctrl-C (or SIGTERM): neither answer is established; say how far the search got.
-        return PropertyResult("undecided", scope, len(proofs), lp_calls, stats=job.stats)
+        # Neither answer is established; the pieces found are checked and kept, and the search
+        # can go on from the checkpoint.
+        try:
+            violation = run.check_pending()
+        except KeyboardInterrupt:
+            violation = None
+        if violation is not None:
+            return violation
+        if checkpoint is not None and not run.pending():
+            write_json_atomically(run.checkpoint(), checkpoint)
+        return PropertyResult("undecided", scope, len(run.proofs), run.lp_calls,
+                              stats=job.stats)
     certificate = {
         "format": CERTIFICATE_FORMAT, "version": CERTIFICATE_VERSION, "claim": "property",
         "networks": [network_to_document(net)], "domain": domain.to_document(),
         "scope": scope, "unsafe": [_disjunct_document(d) for d in prop.unsafe],
-        "tree": _certificate_tree(job.search.tree, proofs, domain, scope),
+        "tree": _certificate_tree(job.search.tree, run.proofs, domain, scope),
     }
     verdict = kernel.verify(certificate, workers=workers)
     if not verdict.valid:
         raise KernelRejected(f"internal error: the trusted kernel rejects the property "
                              f"certificate, at {verdict.path or 'the top'}: {verdict.reason}")
-    return PropertyResult("holds", scope, len(proofs), lp_calls, certificate=certificate,
-                          kernel=verdict, stats=job.stats)
+    if checkpoint is not None:
+        write_json_atomically(run.checkpoint(), checkpoint)
+    return PropertyResult("holds", scope, len(run.proofs), run.lp_calls,
+                          certificate=certificate, kernel=verdict, stats=job.stats)
+
+
+# How often a run with a checkpoint saves it.
+CHECKPOINT_SECONDS = 30.0
+
+
+class _Run:
+    """A property's search in progress: the proofs of the pieces checked (by leaf index), and
+    how they are saved and restored. ``job.found[base + i]`` is the piece at leaf
+    ``job.leaf_of[i]`` (a restored job would hold the pieces found before, ``base`` of them;
+    checkpoints keep their proofs, not the pieces)."""
+
+    def __init__(self, net: Network, prop: VnnlibProperty, scope: str, job: PieceEnumeration,
+                 solver: Solver) -> None:
+        self.net, self.prop, self.scope, self.job, self.solver = net, prop, scope, job, solver
+        self.proofs: dict[int, list[Emptiness]] = {}
+        self.lp_calls = 0
+        self.base = 0
+        self.checked = 0  # leaves of job.leaf_of checked so far
+
+    def pending(self) -> bool:
+        return self.checked < len(self.job.leaf_of)
+
+    def check_pending(self) -> PropertyResult | None:
+        """Check every piece kept but not yet checked; the first violation, if any."""
+        job, domain = self.job, self.prop.domain
+        while self.pending():
+            piece = job.found[self.base + self.checked]
+            found: list[Emptiness] = []
+            for d, disjunct in enumerate(self.prop.unsafe):
+                answer = _box_proof(piece, disjunct, domain, self.scope)
+                if answer is None:
+                    self.lp_calls += 1
+                    answer = self.solver.solve(_system(piece, disjunct, domain, self.scope))
+                if isinstance(answer, Witness):
+                    return _violated(self.net, self.prop, answer.point, d, self.scope,
+                                     len(self.proofs) + 1, self.lp_calls, job)
+                found.append(answer)
+            self.proofs[job.leaf_of[self.checked]] = found
+            self.checked += 1
+        return None
+
+    def checkpoint(self) -> dict:
+        doc = self.job.checkpoint(network_to_document(self.net))
+        # A checked piece is its leaf's proofs now; its rows and map are not needed again.
+        doc.update({"pieces": [],
+            "command": "property", "unsafe": [_disjunct_document(d) for d in self.prop.unsafe],
+            "tree": self.job.search.tree, "lp_calls": self.lp_calls,
+            "proofs": {str(leaf): [{part: [format_number(v) for v in getattr(p, part)]
+                                    for part in ("strict", "nonstrict", "equal")}
+                                   for p in proofs]
+                       for leaf, proofs in self.proofs.items()}})
+        return doc
+
+    def restore(self, path: str) -> None:
+        doc = parse_json_text(read_text(path), path)
+        if not isinstance(doc, dict) or doc.get("command") != "property":
+            raise InputError(f"{path}: not a checkpoint of a property run")
+        if doc.get("network") != network_to_document(self.net):
+            raise InputError(f"{path}: checkpoint is for a different network")
+        if doc.get("unsafe") != [_disjunct_document(d) for d in self.prop.unsafe]:
+            raise InputError(f"{path}: checkpoint is for a different unsafe set")
+        self.job.restore(doc, path)
+        try:
+            tree, proofs = doc["tree"], doc["proofs"]
+            if not isinstance(tree, list) or len(tree) < len(self.job.search.tree):
+                raise ValueError("tree shorter than its open nodes")
+            self.job.search.tree = tree
+            self.proofs = {int(leaf): [Emptiness(*(tuple(parse_rational(v, path)
+                                                         for v in p[part])
+                                                   for part in ("strict", "nonstrict",
+                                                                "equal")))
+                                       for p in items] for leaf, items in proofs.items()}
+            self.lp_calls = int(doc.get("lp_calls", 0))
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise InputError(f"{path}: malformed checkpoint ({exc!r})") from None
+        self.base = len(self.job.found)
 
 
 def _violated(net: Network, prop: VnnlibProperty, point: tuple[Fraction, ...], d: int,

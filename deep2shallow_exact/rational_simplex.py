@@ -91,7 +91,8 @@ def solve_margin(rows: Sequence[Sequence[fmpq]], strict: int, nonstrict: int,
             basis = [0, *(tableau.first[units[p], 1] for p in coords)]
         else:
             if assumed:
-                tableau = _Tableau(rows, strict, nonstrict, dim, _coordinates(rows, dim))
+                coords = _coordinates(rows, dim)
+                tableau = _Tableau(rows, strict, nonstrict, dim, coords)
             # s first, so the greedy basis holds s and columns whose x-parts are independent:
             # its basic solution is s = 1, everything else 0, which is feasible.
             basis = pivot_columns(tableau.matrix)

@@ -278,7 +278,7 @@ def test_ctrl_c_on_a_local_cluster_keeps_every_node_for_the_checkpoint(tmp_path)
     import subprocess
 
     import psutil
-    net = random_net([3, 10, 6, 1], "cluster/ctrl-c")  # 4.5 s in one process
+    net = random_net([3, 12, 8, 1], "cluster/ctrl-c")  # 12 s in one process: still running
     path, saved = str(tmp_path / "net.json"), str(tmp_path / "checkpoint.json")
     save_network(net, path)
     command = [sys.executable, "-m", "deep2shallow_exact.cli", "regions", path, "--summary",

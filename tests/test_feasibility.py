@@ -415,3 +415,12 @@ def test_a_parents_basis_changes_no_answer(system, data):
     for start in (first.basis, junk):
         answer = Solver("exact").solve(child, basis=start)
         assert confirmed(child, answer) and type(answer) is expected
+
+
+def test_a_start_of_a_lower_rank_system_is_not_taken_for_full_rank():
+    # Rows in x2 only (rank 1 of 2): a start naming two columns (s not among them) must not
+    # make the simplex keep x1; the answer is a true witness, x2 in (−1, −1/2).
+    system = LinearSystem(2, (A([0, -1], 0), A([0, 1], 1), A([0, -2], -1)))
+    for start in (((0, 1, 1), (0, 0, 1)), ((0, 0, 1), (0, 2, 1)), ()):
+        answer = Solver("exact").solve(system, basis=start)
+        assert isinstance(answer, Witness) and holds(system, answer.point)

@@ -301,3 +301,43 @@ def test_pieces_the_box_cannot_rule_out_get_an_lp(tmp_path: Path) -> None:
     result = decide(net, tmp_path, [("-1", "1")], "(assert (>= Y_0 0.75))")
     assert result.holds and result.lp_calls == 1 and result.pieces_checked == 3
     assert decide(net, tmp_path, [("-1", "1")], "(assert (>= Y_0 0.5))").verdict == "violated"
+
+
+def test_an_interrupted_run_resumes_from_its_checkpoint(tmp_path: Path, capsys,
+                                                        monkeypatch) -> None:
+    # Interrupted after two pieces with --checkpoint, then run again: the pieces are checked
+    # once each, the verdict and the certificate are those of an uninterrupted run.
+    from deep2shallow_exact import properties
+    net_path = tmp_path / "sum.json"
+    net_path.write_text(json.dumps(network_to_document(SUM)))
+    safe = vnnlib(tmp_path, SQUARE, "(assert (>= Y_0 3))", "safe")
+    whole = decide_property(SUM, load_vnnlib_property(safe, 2, 1))
+    original = properties.PieceEnumeration
+
+    class Interrupted(original):  # type: ignore[misc, valid-type]
+        def __iter__(self):
+            for count, piece in enumerate(super().__iter__(), 1):
+                yield piece
+                if count == 2:
+                    raise KeyboardInterrupt
+
+    monkeypatch.setattr(properties, "PieceEnumeration", Interrupted)
+    saved = tmp_path / "run.checkpoint"
+    args = ["property", str(net_path), "--vnnlib", str(safe), "--checkpoint", str(saved),
+            "--workers", "1", "--json"]
+    assert main(args) == 130
+    first = json.loads(capsys.readouterr().out)
+    assert first["verdict"] == "undecided" and first["pieces_checked"] == 2 and saved.exists()
+    monkeypatch.setattr(properties, "PieceEnumeration", original)
+    cert = tmp_path / "c.json"
+    assert main([*args, "--certificate", str(cert)]) == 0
+    second = json.loads(capsys.readouterr().out)
+    assert second["verdict"] == "holds" and second["pieces_checked"] == whole.pieces_checked
+    doc = json.loads(cert.read_text())
+    assert verify(doc, (network_to_document(SUM),)).valid
+    assert len(pieces_of(doc)) == whole.pieces_checked
+    # A checkpoint of another property is refused in one line.
+    other = vnnlib(tmp_path, SQUARE, "(assert (>= Y_0 4))", "other")
+    assert main(["property", str(net_path), "--vnnlib", str(other), "--checkpoint",
+                 str(saved)]) == 2
+    assert "different unsafe set" in capsys.readouterr().err
