@@ -375,7 +375,9 @@ class _Check:
         value there > 0, or its greatest < 0 (every node lies in the domain, so in the box)."""
         if key in self.box_signs:
             return self.box_signs[key]
-        self.spend(len(key))
+        # Bounds over one common denominator: charge the size of its integers too, so that
+        # many coprime denominators cannot make a short certificate cost far more than it says.
+        self.spend(len(key) * (1 + self.box_common.bit_length() // 64))
         low = high = key[-1] * self.box_common
         answer: int | None = None
         for a, lo, hi in zip(key, *self.box):

@@ -870,3 +870,32 @@ def test_version_2_certificates_are_still_read() -> None:
     assert verify(doc).valid
     doc["version"] = 4
     assert "version must be one of" in rejected(doc).reason
+
+
+def test_box_bounds_with_many_coprime_denominators_stay_within_the_work_bound() -> None:
+    # n = 400 coordinates bounded by 1/p for the first 400 primes: one common denominator of
+    # thousands of digits. The kernel charges for those digits (the work bound holds) and still
+    # decides a small certificate exactly.
+    primes, k = [], 2
+    while len(primes) < 400:
+        if all(k % p for p in primes):
+            primes.append(k)
+        k += 1
+    n = len(primes)
+    rows = []
+    for i, p in enumerate(primes):
+        unit = [0] * n
+        unit[i] = 1
+        rows += [[*unit, f"-1/{p}"], [*(-u for u in unit), 1]]  # 1/p ≤ x_i ≤ 1
+    first = [[1] * n]
+    net = relu_net((first, [0]), ([[1]], [0]))  # relu(Σ x_i), and Σ x_i > 0 on the box
+    affine = relu_net((first, [0]))
+    doc = cert(net, affine, [piece([1] * n, [[]])], dim=n, inequalities=rows)
+    check = kernel_check()
+    verdict = check.run(doc, None)
+    assert verdict.valid and verdict.pieces == 1
+    # The one sign it needed was charged by the digits of the common denominator Π p.
+    common = 1
+    for p in primes:
+        common *= p
+    assert check.work >= (n + 1) * (1 + common.bit_length() // 64)
