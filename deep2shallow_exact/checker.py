@@ -24,7 +24,7 @@ from .kernel import CERTIFICATE_FORMAT, CERTIFICATE_VERSION, Verdict
 from .linalg import express
 from .network import Network, ReluNetwork
 from .numbers import Extended, Infinity, format_number
-from .search import Leaf, NodeSigns, PathRow, Search, SearchStats, path_signs
+from .search import Leaf, NodeSigns, Search, SearchStats, path_signs, piece_paths
 from .symbolic import Finished
 
 Output = tuple[Extended, ...] | str
@@ -94,7 +94,18 @@ class Refuted(Exception):
 def continuous_pair(a: Network, b: Network) -> bool:
     """Whether both are finite ReLU networks: continuous, so a proof on the open regions of
     a full-dimensional domain proves equality on all of it (DESIGN section 5)."""
-    return all(isinstance(net, ReluNetwork) and not net.is_extended for net in (a, b))
+    return all(_continuous(net) for net in (a, b))
+
+
+def open_scope_suffices(networks: Sequence[Network], domain: Domain, solver: Solver) -> bool:
+    """Whether scope open proves a statement about every point of ``domain``: the networks
+    are finite ReLU networks (continuous) and the domain has interior points."""
+    return all(_continuous(net) for net in networks) and not domain.equalities and \
+        domain_dimension(domain, solver) == domain.dim
+
+
+def _continuous(net: Network) -> bool:
+    return isinstance(net, ReluNetwork) and not net.is_extended
 
 
 def check(a: Network, b: Network, domain: Domain | None = None, scope: str = "auto",
@@ -115,8 +126,7 @@ def check(a: Network, b: Network, domain: Domain | None = None, scope: str = "au
     domain = domain if domain is not None else everywhere(a.input_dim)
     solver = Solver(backend)
     if scope == "auto":
-        scope = "open" if continuous_pair(a, b) and not domain.equalities and \
-            domain_dimension(domain, solver) == domain.dim else "everywhere"
+        scope = "open" if open_scope_suffices((a, b), domain, solver) else "everywhere"
     search = Search([a, b], domain, scope, solver)
     search.start()
     try:
@@ -157,18 +167,10 @@ def prove_on_tree(a: Network, b: Network, domain: Domain, tree: list[dict | None
     Scope everywhere. None where that does not do — no maps, or maps that differ on a piece,
     or a certificate the kernel does not accept — and a search must decide instead."""
     tree = list(tree)
-    stack: list[tuple[int, tuple[PathRow, ...]]] = [(0, ())]
     leaves = 0
-    while stack:
-        index, path = stack.pop()
+    for index, path in piece_paths(tree):
         entry = tree[index]
-        if entry is None or "empty" in entry:
-            continue
-        if "split" in entry:
-            phi = Affine.from_row(entry["split"], "tree")
-            stack.extend((child, (*path, PathRow(phi, side)))
-                         for side, child in reversed(list(entry["children"].items())))
-            continue
+        assert entry is not None
         maps = maps_at(index, path_signs(domain, path))
         if maps is None or any(isinstance(v, Infinity) for m in maps for v in m):
             return None

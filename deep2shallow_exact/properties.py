@@ -17,19 +17,20 @@ from fractions import Fraction
 from pathlib import Path
 
 from . import kernel
-from .affine import Affine
-from .domain import Domain, domain_dimension
+from .affine import Affine, combination
+from .checker import open_scope_suffices
+from .domain import Domain
 from .errors import InputError, KernelRejected, read_text
 from .evaluation import evaluate
 from .feasibility import Emptiness, LinearSystem, Solver, Witness
 from .formats import network_to_document, parse_json_text, write_json_atomically
 from .formats.vnnlib import OutputConstraint, VnnlibProperty
 from .kernel import CERTIFICATE_FORMAT, CERTIFICATE_VERSION, Verdict
-from .network import Network, ReluNetwork
+from .network import Network
 from .numbers import Infinity, format_number, parse_rational
 from .piece import Piece
 from .regions import PieceEnumeration
-from .search import PathRow, SearchStats
+from .search import PathRow, SearchStats, piece_paths
 
 _ZERO = Fraction(0)
 _ONE = Fraction(1)
@@ -78,9 +79,7 @@ class PropertyResult:
 def property_scope(net: Network, domain: Domain, solver: Solver) -> str:
     """``open`` where continuity makes the open regions enough (a finite ReLU network on a
     full-dimensional box), else ``everywhere``."""
-    finite = isinstance(net, ReluNetwork) and not net.is_extended
-    return "open" if finite and not domain.equalities and \
-        domain_dimension(domain, solver) == domain.dim else "everywhere"
+    return "open" if open_scope_suffices((net,), domain, solver) else "everywhere"
 
 
 def decide_property(net: Network, prop: VnnlibProperty, backend: str = "auto",
@@ -235,14 +234,7 @@ def _violated(net: Network, prop: VnnlibProperty, point: tuple[Fraction, ...], d
 
 def _in_x(c: OutputConstraint, maps: Sequence[Affine], n: int) -> Affine:
     """c·Y(x) + d as a function of x."""
-    coeffs = [_ZERO] * n
-    const = c.const
-    for ck, f in zip(c.coeffs, maps):
-        if ck:
-            const += ck * f.const
-            for i, a in enumerate(f.coeffs):
-                coeffs[i] += ck * a
-    return Affine(tuple(coeffs), const)
+    return combination(list(zip(c.coeffs, maps)), n) + Affine.constant(n, c.const)
 
 
 def _system(piece: Piece, disjunct: Sequence[OutputConstraint], domain: Domain,
@@ -330,19 +322,9 @@ def _certificate_tree(tree: list[dict | None], proofs: dict[int, list[Emptiness]
                       domain: Domain, scope: str) -> list[dict | None]:
     """The enumeration's tree with each piece leaf's multipliers, one list per disjunct."""
     tree = list(tree)
-    stack: list[tuple[int, tuple[PathRow, ...]]] = [(0, ())]
-    while stack:
-        index, path = stack.pop()
-        entry = tree[index]
-        if entry is None or "empty" in entry:
-            continue
-        if "split" in entry:
-            phi = Affine.from_row(entry["split"], "tree")
-            stack.extend((child, (*path, PathRow(phi, side)))
-                         for side, child in entry["children"].items())
-            continue
+    for index, path in piece_paths(tree):
         tree[index] = {"piece": {
-            "witness": entry["piece"]["witness"],
+            "witness": tree[index]["piece"]["witness"],  # type: ignore[index]
             "unsafe": [[format_number(m) for m in _multipliers(p, path, domain, scope)]
                        for p in proofs[index]]}}
     return tree

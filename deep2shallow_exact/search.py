@@ -225,6 +225,22 @@ class PathRow:
         return -self.function if self.side == "-" else self.function
 
 
+def piece_paths(tree: Sequence[dict | None]) -> Iterator[tuple[int, tuple[PathRow, ...]]]:
+    """Each piece leaf of a recorded tree (certificate layout) with the path that reaches it."""
+    stack: list[tuple[int, tuple[PathRow, ...]]] = [(0, ())]
+    while stack:
+        index, path = stack.pop()
+        entry = tree[index]
+        if entry is None or "empty" in entry:
+            continue
+        if "split" in entry:
+            phi = Affine.from_row(entry["split"], "tree")
+            stack.extend((child, (*path, PathRow(phi, side)))
+                         for side, child in reversed(list(entry["children"].items())))
+            continue
+        yield index, path
+
+
 @dataclass(frozen=True)
 class _Fact:
     """A proof that one side of a split is empty: ``used`` holds the nonzero multipliers of the

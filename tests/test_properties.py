@@ -269,9 +269,8 @@ def test_worked_example_of_the_format_page() -> None:
     assert not verify(example).valid
 
 
-def test_an_interrupted_run_is_undecided_never_a_verdict(tmp_path: Path, capsys, monkeypatch
-                                                         ) -> None:
-    # Ctrl-C once two pieces are checked: no counterexample was found, nothing was proven.
+def interrupt_after_two_pieces(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C, as the enumeration hands on its second piece."""
     from deep2shallow_exact import properties
 
     class Interrupted(properties.PieceEnumeration):
@@ -282,6 +281,12 @@ def test_an_interrupted_run_is_undecided_never_a_verdict(tmp_path: Path, capsys,
                     raise KeyboardInterrupt
 
     monkeypatch.setattr(properties, "PieceEnumeration", Interrupted)
+
+
+def test_an_interrupted_run_is_undecided_never_a_verdict(tmp_path: Path, capsys, monkeypatch
+                                                         ) -> None:
+    # Ctrl-C once two pieces are checked: no counterexample was found, nothing was proven.
+    interrupt_after_two_pieces(monkeypatch)
     net = tmp_path / "sum.json"
     net.write_text(json.dumps(network_to_document(SUM)))
     safe = vnnlib(tmp_path, SQUARE, "(assert (>= Y_0 3))", "safe")
@@ -313,15 +318,7 @@ def test_an_interrupted_run_resumes_from_its_checkpoint(tmp_path: Path, capsys,
     safe = vnnlib(tmp_path, SQUARE, "(assert (>= Y_0 3))", "safe")
     whole = decide_property(SUM, load_vnnlib_property(safe, 2, 1))
     original = properties.PieceEnumeration
-
-    class Interrupted(original):  # type: ignore[misc, valid-type]
-        def __iter__(self):
-            for count, piece in enumerate(super().__iter__(), 1):
-                yield piece
-                if count == 2:
-                    raise KeyboardInterrupt
-
-    monkeypatch.setattr(properties, "PieceEnumeration", Interrupted)
+    interrupt_after_two_pieces(monkeypatch)
     saved = tmp_path / "run.checkpoint"
     args = ["property", str(net_path), "--vnnlib", str(safe), "--checkpoint", str(saved),
             "--workers", "1", "--json"]
