@@ -24,7 +24,7 @@ from .kernel import CERTIFICATE_FORMAT, CERTIFICATE_VERSION, Verdict
 from .linalg import express
 from .network import Network, ReluNetwork
 from .numbers import Extended, Infinity, format_number
-from .search import Leaf, NodeSigns, Search, SearchStats, path_signs, piece_paths
+from .search import Leaf, NodeSigns, Search, SearchStats, piece_paths
 from .symbolic import Finished
 
 Output = tuple[Extended, ...] | str
@@ -168,10 +168,10 @@ def prove_on_tree(a: Network, b: Network, domain: Domain, tree: list[dict | None
     or a certificate the kernel does not accept — and a search must decide instead."""
     tree = list(tree)
     leaves = 0
-    for index, path in piece_paths(tree):
+    for index, path, signs in piece_paths(tree, domain):
         entry = tree[index]
-        assert entry is not None
-        maps = maps_at(index, path_signs(domain, path))
+        assert entry is not None and signs is not None
+        maps = maps_at(index, signs)
         if maps is None or any(isinstance(v, Infinity) for m in maps for v in m):
             return None
         equalities = (*domain.equalities, *(r.function for r in path if r.side == "0"))

@@ -557,6 +557,8 @@ class _Check:
         strict_used = False
         terms = []
         for r, (item, row) in enumerate(zip(value, rows)):
+            if item == "0":  # most multipliers: nothing to add or check
+                continue
             mu = _rational(item, f"{where}[{r}]")
             if row.kind != "=" and mu < 0:
                 raise _Reject(f"multiplier {_num(mu)} of the {row.kind} row ({row.origin}) "
@@ -590,11 +592,16 @@ class _Check:
         if not isinstance(witness, list) or len(witness) != self.n:
             raise _Reject(f"the witness must list {self.n} coordinates", ".piece.witness")
         point = [_rational(v, f".piece.witness[{i}]") for i, v in enumerate(witness)]
+        # The sign of f at the point is that of ints · (common · point, common): integers only.
+        common = 1
+        for v in point:
+            common = common * v.denominator // gcd(common, v.denominator)
+        scaled = [v.numerator * (common // v.denominator) for v in point] + [common]
         for row in rows:
-            at = _at(row.f, point)
+            at = sum(a * v for a, v in zip(row.ints, scaled) if a)  # type: ignore[attr-defined]
             if at < 0 or (at == 0 and row.kind == ">") or (at > 0 and row.kind == "="):
                 raise _Reject(f"the witness violates {_show(row.f)} {row.kind} 0 ({row.origin}); "
-                              f"the value there is {_num(at)}", ".piece.witness")
+                              f"the value there is {_num(_at(row.f, point))}", ".piece.witness")
         self.spend(len(rows) * (self.n + 1))
         if self.claim_kind == "property":
             self._outside(piece, rows, frame)
@@ -858,7 +865,7 @@ class _Program:
             opened = {f for f, s in signs.gates.get(key, ()) if sign * s > 0}
         for li in range(len(self.net.layers)):
             retry, shrunk, now = [], {}, {}
-            if everything:  # new keys: the gate functions positive now, by one index
+            if everything and not finish:  # new keys: the gate functions positive now
                 functions = frozenset().union(*(w.functions for w in pendings[li].values()
                                                 if isinstance(w, _Gate)))
                 signs.register(functions)
@@ -1115,9 +1122,10 @@ def _ray(f: tuple) -> tuple[int, ...]:
     """The coprime integers positively proportional to f (not all zero)."""
     lcm = 1
     for c in f:
-        if isinstance(c, Fraction) and c.denominator != 1:
-            lcm = lcm * c.denominator // gcd(lcm, c.denominator)
-    ints = [int(c * lcm) for c in f]
+        d = c.denominator
+        if d != 1:
+            lcm = lcm * d // gcd(lcm, d)
+    ints = [c.numerator * (lcm // c.denominator) for c in f]
     g = gcd(*ints)
     return tuple(c // g for c in ints) if g > 1 else tuple(ints)
 

@@ -322,7 +322,7 @@ def _certificate_tree(tree: list[dict | None], proofs: dict[int, list[Emptiness]
                       domain: Domain, scope: str) -> list[dict | None]:
     """The enumeration's tree with each piece leaf's multipliers, one list per disjunct."""
     tree = list(tree)
-    for index, path in piece_paths(tree):
+    for index, path, _ in piece_paths(tree):
         tree[index] = {"piece": {
             "witness": tree[index]["piece"]["witness"],  # type: ignore[index]
             "unsafe": [[format_number(m) for m in _multipliers(p, path, domain, scope)]

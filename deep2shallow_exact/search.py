@@ -225,20 +225,28 @@ class PathRow:
         return -self.function if self.side == "-" else self.function
 
 
-def piece_paths(tree: Sequence[dict | None]) -> Iterator[tuple[int, tuple[PathRow, ...]]]:
-    """Each piece leaf of a recorded tree (certificate layout) with the path that reaches it."""
-    stack: list[tuple[int, tuple[PathRow, ...]]] = [(0, ())]
+def piece_paths(tree: Sequence[dict | None], domain: Domain | None = None
+                ) -> Iterator[tuple[int, tuple[PathRow, ...], NodeSigns | None]]:
+    """Each piece leaf of a recorded tree (certificate layout) with the path that reaches it
+    and, given the ``domain``, what the leaf knows (its signs, made from its parent's as the
+    search makes them, not replayed from the root for every leaf)."""
+    start = root_signs(domain) if domain is not None else None
+    stack: list[tuple[int, tuple[PathRow, ...], NodeSigns | None]] = [(0, (), start)]
     while stack:
-        index, path = stack.pop()
+        index, path, signs = stack.pop()
         entry = tree[index]
         if entry is None or "empty" in entry:
             continue
         if "split" in entry:
             phi = Affine.from_row(entry["split"], "tree")
-            stack.extend((child, (*path, PathRow(phi, side)))
-                         for side, child in reversed(list(entry["children"].items())))
+            for side, child in reversed(list(entry["children"].items())):
+                if "empty" in (tree[child] or {}):
+                    continue
+                below = (*path, PathRow(phi, side))
+                stack.append((child, below, None if signs is None
+                              else child_signs(signs, phi, side, below)[0]))
             continue
-        yield index, path
+        yield index, path, signs
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ import json
 import os
 import tempfile
 from fractions import Fraction
+from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from pathlib import Path
 
 from ..errors import InputError, read_text
@@ -145,8 +146,14 @@ def read_json_network(path: str | Path) -> tuple[Network, dict]:
 
 
 def _scalar_text(value: object) -> str:
+    # Strings and integers are most scalars of a large network (its weights as "p/q"):
+    # the encoder's own string routine, not a whole json.dumps per number.
+    if isinstance(value, str):
+        return encode_basestring(value)
     if isinstance(value, Fraction):
         return _fraction_text(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
     return json.dumps(value, allow_nan=False, ensure_ascii=False)
 
 
