@@ -1037,37 +1037,42 @@ class _Program:
 
     def _combine(self, terms: list[tuple[Fraction, _Form]], bias: Fraction) -> _Form:
         """bias + Σ w·F: equal atoms added, each pair c·ReLU(g) − c·ReLU(−g) made c·g."""
-        const = [Fraction(0)] * self.n + [bias]
+        const = [_ZERO] * self.n + [bias]
         atoms: dict[tuple[int, ...], Fraction] = {}
         for w, form in terms:
             if form.const is not self.zero:
                 _add(const, w, form.const)
             for g, c in form.atoms:
-                atoms[g] = atoms.get(g, Fraction(0)) + w * c
+                before = atoms.get(g)
+                atoms[g] = w * c if before is None else before + w * c
         self.check.spend((len(terms) + len(atoms)) * (self.n + 1))
+        linear = []
         for g in list(atoms):
             c = atoms.get(g)
             if c is None:
                 continue
             opposite = tuple(-v for v in g)
-            if not c or atoms.get(opposite) == -c:
+            other = atoms.get(opposite)
+            if not c or (other is not None and other + c == 0):
                 del atoms[g]
                 if c:
                     del atoms[opposite]
-                    _add(const, c, g)
-        return _Form(tuple(const), tuple(atoms.items()))
+                    linear.append((c, g))
+        return _Form(_plus(const, linear), tuple(atoms.items()))
 
     def _resolve(self, form: _Form, signs: _Signs) -> Affine | _Wait:
         """The affine map a Form is on the node: ReLU(g) is g where g > 0, else 0."""
-        unknown = [g for g, _ in form.atoms if signs.sign(g) is None]
+        unknown, taken = [], []
+        for g, c in form.atoms:
+            s = signs.sign(g)
+            if s is None:
+                unknown.append(g)
+            elif s > 0:
+                taken.append((c, g))
         if unknown:
             return _wait(unknown, signs, "all")
-        f = list(form.const)
-        for g, c in form.atoms:
-            if signs.sign(g) > 0:  # type: ignore[operator]
-                _add(f, c, g)
         self.check.spend(len(form.atoms) * (self.n + 1))
-        return tuple(f)
+        return _plus(form.const, taken)
 
     def _row_dict(self, li: int, j: int) -> dict[int, Number]:
         d = self.row_dicts.get((li, j))
@@ -1338,6 +1343,25 @@ def _add(total: list[Fraction], factor: Fraction, f: Affine) -> None:
     for i, c in enumerate(f):
         if c:
             total[i] += factor * c
+
+
+def _plus(f: Affine | list[Fraction], terms: list[tuple[Fraction, tuple[int, ...]]]) -> Affine:
+    """f + Σ c·g for integer rows g, summed in integers over the common denominator of the c
+    (one Fraction per coordinate, not one per term)."""
+    if not terms:
+        return tuple(f)
+    common = 1
+    for c, _ in terms:
+        d = c.denominator
+        if d != 1:
+            common = common * d // gcd(common, d)
+    total = [0] * len(f)
+    for c, g in terms:
+        m = c.numerator * (common // c.denominator)
+        for i, a in enumerate(g):
+            if a:
+                total[i] += m * a
+    return tuple(v + Fraction(t, common) if t else v for v, t in zip(f, total))
 
 
 def _sign(value: Fraction | int) -> int:
