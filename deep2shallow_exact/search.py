@@ -538,9 +538,11 @@ class Search:
             proofs[side] = proof
             self.stats.empty += 1
             if self.record_tree:
-                self.tree[children[side]] = {"empty": [
-                    format_number(proof.get(i, _ZERO))
-                    for i in range(self._domain_rows + len(node.path) + 1)]}
+                rows = self._domain_rows + len(node.path) + 1
+                multipliers = ["0"] * rows  # most are 0: only the proof's nonzero ones to write
+                for i, m in proof.items():
+                    multipliers[i] = format_number(m)
+                self.tree[children[side]] = {"empty": multipliers}
         return found, proofs, bases
 
     def _recall(self, path: tuple[PathRow, ...], keys: tuple[FactKey, int]) -> Proof | None:
