@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import signal
 import sys
@@ -39,6 +38,7 @@ from .formats import (
     parse_json_text,
     read_network_file,
     save_network,
+    write_json_atomically,
 )
 from .gates import MAX_DPS, as_dgn, effective_hyperplanes, soft_gap
 from .merging import merge_regions
@@ -58,17 +58,6 @@ EXAMPLES = Path(__file__).parent / "examples"
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         self.exit(2, f"deep2shallow: error: {message}\n")
-
-
-def _write_json(path: str | Path, doc: object) -> None:
-    """Write atomically, so an interrupted run never leaves half a file."""
-    target = Path(path)
-    tmp = target.with_name(f".{target.name}.tmp")
-    try:
-        tmp.write_text(json.dumps(doc, indent=1) + "\n")
-        os.replace(tmp, target)
-    except OSError as exc:
-        raise InputError(f"{path}: cannot write: {exc.strerror}") from None
 
 
 def _print_json(doc: object) -> None:
@@ -298,7 +287,7 @@ def cmd_regions(args: argparse.Namespace) -> int:
                 partial = True
                 break
             if args.checkpoint and time.monotonic() - last_save > 30:
-                _write_json(args.checkpoint, job.checkpoint(network_to_document(net)))
+                write_json_atomically(job.checkpoint(network_to_document(net)), args.checkpoint)
                 last_save = time.monotonic()
     except KeyboardInterrupt:
         partial = True
@@ -307,7 +296,7 @@ def cmd_regions(args: argparse.Namespace) -> int:
         progress.close()
     partial = partial or not job.complete
     if args.checkpoint:
-        _write_json(args.checkpoint, job.checkpoint(network_to_document(net)))
+        write_json_atomically(job.checkpoint(network_to_document(net)), args.checkpoint)
     counts = counts_by_dim(job.found)
     if args.merge and not partial:
         merged = merge_regions(job.found, domain)
@@ -388,7 +377,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     finally:
         progress.close()
     if result.certificate is not None and args.certificate:
-        _write_json(args.certificate, result.certificate)
+        write_json_atomically(result.certificate, args.certificate)
     doc = result.to_document()
     if args.json:
         _print_json(doc)
@@ -422,7 +411,7 @@ def cmd_property(args: argparse.Namespace) -> int:
         progress.close()
     code = 0 if result.holds else 130 if result.verdict == "undecided" else 1
     if result.certificate is not None and args.certificate:
-        _write_json(args.certificate, result.certificate)
+        write_json_atomically(result.certificate, args.certificate)
     doc = {"property": prop.description, **result.to_document()}
     if args.json:
         _print_json(doc)
@@ -514,7 +503,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
     extra = {"verified": result.verified, "method": args.method, "domain": domain.description,
              "unpruned_widths": list(result.unpruned_widths), "source": args.network}
     if result.verdict is not None and args.certificate:
-        _write_json(args.certificate, result.verdict.certificate)
+        write_json_atomically(result.verdict.certificate, args.certificate)
         extra["certificate"] = args.certificate
     save_network(result.network, args.output, extra)
     doc = {"output": args.output, "widths": list(result.network.widths),
@@ -550,7 +539,7 @@ def _convert_to_dgn(args: argparse.Namespace, net: Network, domain: Domain) -> i
     extra = {"verified": verdict is not None, "domain": domain.description,
              "source": args.network}
     if verdict is not None and args.certificate:
-        _write_json(args.certificate, verdict.certificate)
+        write_json_atomically(verdict.certificate, args.certificate)
     save_network(gated, args.output, extra)
     status = "PROVEN equal" if verdict is not None else "NOT verified (--no-verify)"
     print(f"wrote {args.output}: the DGN form of {args.network}; {status} on "
@@ -578,7 +567,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(f"4. the construction was REFUTED: {result.verdict.to_document()}")
         return 1
     save_network(result.network, shallow_path, {"verified": True, "method": "faces"})
-    _write_json(cert_path, result.verdict.certificate)
+    write_json_atomically(result.verdict.certificate, cert_path)
     print(f"4. three-layer network {' -> '.join(map(str, result.network.widths))} "
           f"(second layer gated by -inf) written to {shallow_path}")
     print(f"5. checker: {result.verdict.verdict} on all of Q^2 "

@@ -15,12 +15,11 @@ from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from pathlib import Path
 
 from ..errors import InputError, read_text
-from ..kernel import json_object
+from ..kernel import NETWORK_FORMAT, json_object
 from ..network import GatedNetwork, Layer, Network, ReluNetwork
 from ..numbers import format_number, parse_rational
 from ._shared import located
 
-NETWORK_FORMAT = "deep2shallow-exact/network"
 NETWORK_VERSION = 1
 _NETWORK_KEYS = frozenset({"format", "version", "kind", "layers", "gating", "value",
                            "value_input"})
@@ -178,8 +177,13 @@ def _fraction_text(value: Fraction) -> str:
     return f"{sign}{digits[:-places]}.{digits[-places:]}"
 
 
+_SCALARS = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
+_LONG = 100
+
+
 def _dumps(value: object, indent: int = 0) -> str:
-    """Indented JSON with each list of scalars (a weight row, a bias) on one line."""
+    """Indented JSON with each list of scalars (a weight row, a bias) on one line, and each
+    item of a long list (a certificate's tree nodes) on one line too."""
     pad, inner = " " * indent, " " * (indent + 2)
     if isinstance(value, dict):
         if not value:
@@ -189,10 +193,21 @@ def _dumps(value: object, indent: int = 0) -> str:
         return "{\n" + ",\n".join(items) + "\n" + pad + "}"
     if isinstance(value, (list, tuple)):
         if all(not isinstance(v, (dict, list, tuple)) for v in value):
-            return "[" + ", ".join(_scalar_text(v) for v in value) + "]"
-        items = [inner + _dumps(v, indent + 2) for v in value]
+            try:  # the C encoder, where no Fraction needs our own text
+                return _SCALARS.encode(value)
+            except TypeError:
+                return "[" + ", ".join(_scalar_text(v) for v in value) + "]"
+        items = [inner + (_line(v, indent + 2) if len(value) > _LONG else _dumps(v, indent + 2))
+                 for v in value]
         return "[\n" + ",\n".join(items) + "\n" + pad + "]"
     return _scalar_text(value)
+
+
+def _line(value: object, indent: int) -> str:
+    try:  # the C encoder, where no Fraction needs our own text
+        return _SCALARS.encode(value)
+    except TypeError:
+        return _dumps(value, indent)
 
 
 def write_json_atomically(doc: object, path: str | Path) -> None:
