@@ -193,21 +193,19 @@ def _dumps(value: object, indent: int = 0) -> str:
         return "{\n" + ",\n".join(items) + "\n" + pad + "}"
     if isinstance(value, (list, tuple)):
         if all(not isinstance(v, (dict, list, tuple)) for v in value):
-            try:  # the C encoder, where no Fraction needs our own text
-                return _SCALARS.encode(value)
-            except TypeError:
-                return "[" + ", ".join(_scalar_text(v) for v in value) + "]"
-        items = [inner + (_line(v, indent + 2) if len(value) > _LONG else _dumps(v, indent + 2))
-                 for v in value]
+            return _one_line(value) or "[" + ", ".join(_scalar_text(v) for v in value) + "]"
+        items = [inner + ((_one_line(v) if len(value) > _LONG else None)
+                          or _dumps(v, indent + 2)) for v in value]
         return "[\n" + ",\n".join(items) + "\n" + pad + "]"
     return _scalar_text(value)
 
 
-def _line(value: object, indent: int) -> str:
-    try:  # the C encoder, where no Fraction needs our own text
+def _one_line(value: object) -> str | None:
+    """``value`` on one line by the C encoder; None where a Fraction needs our own text."""
+    try:
         return _SCALARS.encode(value)
     except TypeError:
-        return _dumps(value, indent)
+        return None
 
 
 def write_json_atomically(doc: object, path: str | Path) -> None:
