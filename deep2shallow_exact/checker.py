@@ -9,6 +9,7 @@ returned, and PROVEN comes with a certificate the trusted kernel re-verifies.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -24,6 +25,7 @@ from .kernel import CERTIFICATE_FORMAT, CERTIFICATE_VERSION, Verdict
 from .linalg import express
 from .network import Network, ReluNetwork
 from .numbers import Extended, Infinity, format_number
+from .parallel import SEQUENTIAL_SECONDS, ParallelExploration
 from .search import Leaf, NodeSigns, Search, SearchStats, piece_paths
 from .symbolic import Finished
 
@@ -88,6 +90,7 @@ class Refuted(Exception):
     """Internal: stops the walk at the first confirmed counterexample."""
 
     def __init__(self, point: tuple[Fraction, ...]) -> None:
+        super().__init__(point)  # args, so that it pickles: a worker process raises it too
         self.point = point
 
 
@@ -118,7 +121,7 @@ def check(a: Network, b: Network, domain: Domain | None = None, scope: str = "au
     REFUTED at a rational point where their exact outputs differ or one is undefined or
     infinite. Scope ``auto`` is ``open`` where that proves equality everywhere (two finite
     ReLU networks, a domain with interior points), else ``everywhere``. ``workers`` processes
-    share the kernel's re-verification."""
+    share the search (after its first second) and the kernel's re-verification."""
     if a.input_dim != b.input_dim:
         raise InputError(f"the networks take {a.input_dim} and {b.input_dim} inputs")
     if a.output_dim != b.output_dim:
@@ -130,12 +133,20 @@ def check(a: Network, b: Network, domain: Domain | None = None, scope: str = "au
     search = Search([a, b], domain, scope, solver)
     search.start()
     try:
+        deadline = time.monotonic() + SEQUENTIAL_SECONDS
         for leaf in search.leaves():
-            entry = _piece_entry(leaf, search, a.output_dim)
+            _, entry = check_leaf(leaf, search)
             if entry is not None:
                 search.record(leaf, entry)
             if progress is not None:
                 progress(search.stats)
+            if workers > 1 and time.monotonic() > deadline:
+                break
+        if search.stack:
+            for _ in ParallelExploration(search, backend, workers, lambda _item, _index: None,
+                                         handle=check_leaf):
+                if progress is not None:
+                    progress(search.stats)
     except Refuted as refuted:
         outputs = (exact_output(a, refuted.point), exact_output(b, refuted.point))
         if not _disagree(*outputs):
@@ -192,6 +203,12 @@ def prove_on_tree(a: Network, b: Network, domain: Domain, tree: list[dict | None
     if not verdict.valid:
         return None
     return CheckResult("PROVEN", "everywhere", leaves, certificate=certificate, kernel=verdict)
+
+
+def check_leaf(leaf: Leaf, search: Search) -> tuple[bool, dict | None]:
+    """A check's leaf handler (:mod:`.parallel`): (True, the leaf's certificate entry; None if
+    the leaf had to be split once more); Refuted where the networks differ on it."""
+    return True, _piece_entry(leaf, search, search.networks[0].output_dim)
 
 
 def _piece_entry(leaf: Leaf, search: Search, outputs: int) -> dict | None:

@@ -1,11 +1,12 @@
-"""Piece enumeration on several processes: subtrees of the search go to worker processes.
+"""A search on several processes: subtrees of the search go to worker processes.
 
 The search tree's open nodes are independent jobs (a node is its path and its witness), so
-after a short sequential start the enumeration hands batches of them to a process pool. Each
-worker explores its batch for a bounded time and sends back the pieces it found and the nodes
+after a short sequential start the search hands batches of them to a process pool. Each
+worker explores its batch for a bounded time and sends back what its leaves gave (pieces, for
+an enumeration; nothing but certificate entries, for a check of two networks) and the nodes
 it left open, which go back in the queue: large subtrees get split up as they are met, so the
 workers stay busy without knowing the tree's shape in advance. Nothing is shared but the
-network and the domain; every worker's answers are exact, like the sequential search's.
+networks and the domain; every worker's answers are exact, like the sequential search's.
 
 Where the batches run is one seam (DESIGN §10): by default a process pool of this machine,
 whose initializer builds each worker's :class:`Search` once; or any
@@ -29,6 +30,7 @@ from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExe
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, fields
 from fractions import Fraction
+from typing import Any
 
 from .affine import Affine
 from .domain import Domain
@@ -43,9 +45,23 @@ from .search import Leaf, OpenNode, PathRow, Search, SearchStats
 # nodes still open. Long enough to amortise the transfer, short enough to balance the load.
 BATCH_NODES = 8
 BATCH_SECONDS = 1.0
+# How long a search runs in the calling process before it goes on in workers: small jobs are
+# done before a pool would have started.
+SEQUENTIAL_SECONDS = 0.3
 
 _Row = tuple[tuple[Fraction, ...], Fraction, str, bool]
 _Plain = tuple[int, tuple[_Row, ...], tuple[Fraction, ...], Basis]
+
+LeafHandler = Callable[[Leaf, Search], tuple[object, dict | None]]
+"""What the search does at a leaf, in whichever process found it: (what the caller gets for
+the leaf, or None; the leaf's certificate entry, or None if there is none — the handler may
+have split the leaf once more, :meth:`Search.refine`). A module-level function, so that it
+reaches worker processes by name."""
+
+
+def piece_leaf(leaf: Leaf, search: Search) -> tuple[Piece, dict | None]:
+    """An enumeration's leaf handler: the leaf's piece, and its entry if a tree is recorded."""
+    return piece_of_leaf(leaf), leaf_entry(leaf) if search.record_tree else None
 
 
 def available_cpus() -> int:
@@ -58,21 +74,25 @@ def available_cpus() -> int:
 
 @dataclass(frozen=True)
 class _Job:
-    """What every worker needs, sent once: it builds its Search from this."""
+    """What every worker needs, sent once: it builds its Search from this, set up like the
+    caller's, and hands every leaf to ``handle``."""
 
-    net: Network
+    networks: tuple[Network, ...]
     domain: Domain
     scope: str
     backend: str
-    record_tree: bool = False
+    split_domain_walls: bool
+    sign_classes: bool
+    record_tree: bool
+    handle: LeafHandler
     # Read when the run starts, so that a remote worker uses the caller's value.
     batch_seconds: float = BATCH_SECONDS
     key: str = field(default_factory=lambda: uuid.uuid4().hex)
 
     def search(self) -> Search:
-        return Search([self.net], self.domain, self.scope, Solver(self.backend),
-                      split_domain_walls=self.scope == "everywhere", sign_classes=True,
-                      record_tree=self.record_tree)
+        return Search(list(self.networks), self.domain, self.scope, Solver(self.backend),
+                      split_domain_walls=self.split_domain_walls,
+                      sign_classes=self.sign_classes, record_tree=self.record_tree)
 
 
 # A process pool's worker: its job and the Search built from it by the initializer.
@@ -107,14 +127,14 @@ def _start_worker(job: _Job) -> None:
     _worker_job, _worker_search = job, job.search()
 
 
-_Explored = tuple[list[tuple[int, Piece]], list[_Plain], list[dict | None] | int,
+_Explored = tuple[list[tuple[int, object]], list[_Plain], list[dict | None] | int,
                   dict[str, int]]
 
 
 def _explore(batch: list[_Plain]) -> _Explored:
     """A process pool's task: ``batch`` explored by the Search its initializer built."""
     assert _worker_job is not None and _worker_search is not None
-    return _explore_with(_worker_search, batch, _worker_job.batch_seconds)
+    return _explore_with(_worker_search, batch, _worker_job)
 
 
 def _explore_shared(job: _Job, batch: list[_Plain]) -> _Explored:
@@ -126,7 +146,7 @@ def _explore_shared(job: _Job, batch: list[_Plain]) -> _Explored:
     if search is None:
         search = job.search()
     try:
-        return _explore_with(search, batch, job.batch_seconds)
+        return _explore_with(search, batch, job)
     finally:
         with _idle_lock:
             _idle.setdefault(job.key, []).append(search)
@@ -135,25 +155,27 @@ def _explore_shared(job: _Job, batch: list[_Plain]) -> _Explored:
                 _idle.popitem(last=False)
 
 
-def _explore_with(search: Search, batch: list[_Plain], seconds: float) -> _Explored:
-    """Explore ``batch`` for about ``seconds``. Node k of the batch is node k of a local
-    tree here; returned: the pieces with their local leaf indices, the nodes left open, the
-    local tree (or, when no tree is recorded, its size) and the stats."""
+def _explore_with(search: Search, batch: list[_Plain], job: _Job) -> _Explored:
+    """Explore ``batch`` for about ``job.batch_seconds``. Node k of the batch is node k of a
+    local tree here; returned: what the leaves gave with their local leaf indices, the nodes
+    left open, the local tree (or, when no tree is recorded, its size) and the stats."""
     search.stats = SearchStats()
     search.resume([None] * len(batch), [(k, path, w, basis) for k, (_, path, w, basis)
                                         in enumerate(map(_node, batch))])
-    deadline = time.monotonic() + seconds
-    pieces = []
+    deadline = time.monotonic() + job.batch_seconds
+    items = []
     for leaf in search.leaves():
-        pieces.append((leaf.index, piece_of_leaf(leaf)))
-        if search.record_tree:
-            search.record(leaf, leaf_entry(leaf))
+        item, entry = job.handle(leaf, search)
+        if item is not None:
+            items.append((leaf.index, item))
+        if entry is not None and search.record_tree:
+            search.record(leaf, entry)
         if time.monotonic() > deadline:
             break
     left = [_plain(n) for n in search.open_nodes()]
     tree = search.tree if search.record_tree else len(search.tree)
-    return pieces, left, tree, {f.name: getattr(search.stats, f.name)
-                                for f in fields(SearchStats)}
+    return items, left, tree, {f.name: getattr(search.stats, f.name)
+                               for f in fields(SearchStats)}
 
 
 def leaf_entry(leaf: Leaf) -> dict:
@@ -166,10 +188,12 @@ ExecutorChoice = Executor | Callable[[], Executor] | None
 
 
 class ParallelExploration:
-    """The pieces below ``search``'s open nodes, explored by ``workers`` processes.
+    """What the leaves below ``search``'s open nodes give (``handle``; default their pieces),
+    explored by ``workers`` processes, each with a Search set up like ``search``.
 
-    Iterate it once. Every piece is passed to ``keep`` as soon as its batch arrives, before it
-    is yielded, and ``search.stats`` is kept up to date; :meth:`open_nodes` lists what is not
+    Iterate it once. Every item is passed to ``keep`` as soon as its batch arrives, before it
+    is yielded, and ``search.stats`` is kept up to date; an exception ``handle`` raises (a
+    counterexample, say) stops the run and reaches the caller; :meth:`open_nodes` lists what is not
     explored yet, for checkpoints taken meanwhile. If the caller stops early (or Ctrl-C), the
     workers are stopped and every node not fully explored is put back on ``search``'s stack,
     so that a checkpoint taken then resumes exactly where the run stopped and loses nothing.
@@ -182,11 +206,13 @@ class ParallelExploration:
     default ``workers``) and ``died`` (the exceptions that mean a worker was lost for good).
     """
 
-    def __init__(self, search: Search, net: Network, scope: str, backend: str, workers: int,
-                 keep: Callable[[Piece, int], None], executor: ExecutorChoice = None) -> None:
+    def __init__(self, search: Search, backend: str, workers: int,
+                 keep: Callable[[Any, int], None], executor: ExecutorChoice = None,
+                 handle: LeafHandler = piece_leaf) -> None:
         self.search = search
-        self.job = _Job(net, search.domain, scope, backend, search.record_tree,
-                        batch_seconds=BATCH_SECONDS)
+        self.job = _Job(tuple(search.networks), search.domain, search.scope, backend,
+                        search.split_domain_walls, search.sign_classes, search.record_tree,
+                        handle, batch_seconds=BATCH_SECONDS)
         self.workers = workers
         self.keep = keep
         self.executor = executor
@@ -239,7 +265,7 @@ class ParallelExploration:
     def _slots(self, executor: Executor) -> int:
         return max(1, getattr(executor, "slots", self.workers))
 
-    def __iter__(self) -> Iterator[Piece]:
+    def __iter__(self) -> Iterator[object]:
         stats = self.search.stats
         executor, owned, submit = self._start()
         died = (BrokenProcessPool, *getattr(executor, "died", ()))
@@ -255,7 +281,7 @@ class ParallelExploration:
                 finished, _ = wait(self.running, return_when=FIRST_COMPLETED)
                 for future in finished:
                     try:
-                        pieces, left, tree, counts = future.result()
+                        items, left, tree, counts = future.result()
                     except died as exc:
                         if isinstance(exc, BrokenProcessPool):
                             raise InputError("a worker process died (out of memory?); run "
@@ -272,9 +298,9 @@ class ParallelExploration:
                         if name != "open_nodes":
                             setattr(stats, name, getattr(stats, name) + value)
                     stats.open_nodes = len(self.todo) + sum(map(len, self.running.values()))
-                    for index, piece in pieces:
-                        self.keep(piece, where[index])
-                    yield from (piece for _, piece in pieces)
+                    for index, item in items:
+                        self.keep(item, where[index])
+                    yield from (item for _, item in items)
         finally:
             if owned:
                 # Batches are short (BATCH_SECONDS), so waiting for the running ones is brief.

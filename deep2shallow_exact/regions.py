@@ -19,8 +19,8 @@ from .errors import InputError
 from .feasibility import Solver
 from .network import Network
 from .numbers import format_number, parse_rational
-from .parallel import ParallelExploration, leaf_entry
-from .piece import Piece, counts_by_dim, piece_of_leaf
+from .parallel import SEQUENTIAL_SECONDS, ParallelExploration, piece_leaf
+from .piece import Piece, counts_by_dim
 from .search import PathRow, Search
 
 __all__ = ["CHECKPOINT_FORMAT", "Piece", "PieceEnumeration", "counts_by_dim",
@@ -46,7 +46,7 @@ class PieceEnumeration:
 
     def __init__(self, net: Network, domain: Domain | None = None, scope: str = "everywhere",
                  backend: str = "auto", workers: int = 1,
-                 sequential_seconds: float = 1.0, record_tree: bool = False,
+                 sequential_seconds: float = SEQUENTIAL_SECONDS, record_tree: bool = False,
                  cluster: str | None = None) -> None:
         if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
             raise InputError(f"workers: must be a positive integer, got {workers!r}")
@@ -100,9 +100,9 @@ class PieceEnumeration:
                 executor = held.enter_context(executor_for(self.cluster))
             deadline = time.monotonic() + self.sequential_seconds
             for leaf in self.search.leaves():
-                piece = piece_of_leaf(leaf)
-                if self.search.record_tree:
-                    self.search.record(leaf, leaf_entry(leaf))
+                piece, entry = piece_leaf(leaf, self.search)
+                if entry is not None:
+                    self.search.record(leaf, entry)
                 self._keep(piece, leaf.index)
                 yield piece
                 if parallel and time.monotonic() > deadline:
@@ -112,9 +112,8 @@ class PieceEnumeration:
                     # Not on a thread while the search goes on here: the local cluster's
                     # scheduler runs in this process and would wait for the GIL.
                     executor = held.enter_context(executor_for(self.cluster))
-                self._parallel = ParallelExploration(self.search, self.net, self.scope,
-                                                     self.backend, self.workers, self._keep,
-                                                     executor)
+                self._parallel = ParallelExploration(self.search, self.backend, self.workers,
+                                                     self._keep, executor)
                 try:
                     yield from self._parallel
                 finally:

@@ -160,3 +160,54 @@ def test_the_kernel_on_several_processes_says_what_it_says_on_one(monkeypatch):
     for workers in (1, 2):
         verdict = kernel.verify(certificate, workers=workers)
         assert not verdict.valid and "unreachable" in verdict.reason
+
+
+def _reparametrised(widths: list[int], seed: str) -> tuple[list, list]:
+    """The layers of random_net(widths, seed) as lists, and those of the same function with
+    every hidden layer's neurons permuted and scaled by positive rationals (ReLU(c·z) =
+    c·ReLU(z) for c > 0, undone by the next layer's columns)."""
+    net = random_net(widths, seed)
+    layers = [([list(r) for r in layer.weights], list(layer.bias)) for layer in net.layers]
+    rng = random.Random(seed + "/reparametrise")
+    changed = [([list(r) for r in w], list(b)) for w, b in layers]
+    for k in range(len(changed) - 1):
+        (w, b), (w_next, b_next) = changed[k], changed[k + 1]
+        order = list(range(len(b)))
+        rng.shuffle(order)
+        scale = [F(rng.randint(1, 9), rng.randint(1, 9)) for _ in order]
+        changed[k] = ([[scale[i] * v for v in w[order[i]]] for i in range(len(b))],
+                      [scale[i] * b[order[i]] for i in range(len(b))])
+        changed[k + 1] = ([[row[order[i]] / scale[i] for i in range(len(b))] for row in w_next],
+                          b_next)
+    return layers, changed
+
+
+@pytest.mark.parametrize("scope", ["everywhere", "open"])
+def test_check_on_several_processes_proves_what_it_proves_on_one(monkeypatch, scope):
+    from deep2shallow_exact import checker, kernel
+    monkeypatch.setattr(checker, "SEQUENTIAL_SECONDS", 0.0)
+    layers, changed = _reparametrised([2, 5, 4, 1], "parallel/6")
+    net, other = ReluNetwork.from_lists(layers), ReluNetwork.from_lists(changed)
+    one = checker.check(net, other, scope=scope)
+    two = checker.check(net, other, scope=scope, workers=2)
+    assert one.proven and two.proven and two.pieces_checked == one.pieces_checked
+    # The certificate the workers' trees were grafted into is about these two networks.
+    verdict = kernel.verify(two.certificate,
+                            (network_to_document(net), network_to_document(other)))
+    assert verdict.valid and two.certificate["scope"] == scope
+    assert two.certificate["domain"] == everywhere(2).to_document()
+
+
+def test_check_on_several_processes_refutes_at_a_point_where_the_networks_differ(monkeypatch):
+    from deep2shallow_exact import checker
+    monkeypatch.setattr(checker, "SEQUENTIAL_SECONDS", 0.0)
+    # One first-layer weight moved by 10^-6: the networks differ only where that neuron is
+    # active — not on the first leaf the caller meets (the sequential search meets two equal
+    # leaves first), so the counterexample is found by a worker.
+    layers, changed = _reparametrised([2, 5, 4, 1], "parallel/7")
+    changed[0][0][2][0] += F(1, 10**6)
+    net, other = ReluNetwork.from_lists(layers), ReluNetwork.from_lists(changed)
+    result = checker.check(net, other, workers=2)
+    assert result.verdict == "REFUTED"
+    point = result.counterexample
+    assert evaluate(net, point) != evaluate(other, point)
