@@ -44,10 +44,6 @@ class Closure:
         return all(sign_at(g, point) >= 0 for g in self.nonneg) and all(
             sign_at(e, point) == 0 for e in self.zero)
 
-    def violations(self) -> tuple[Affine, ...]:
-        """Functions that are ≥ 0 everywhere, and all 0 exactly on cl T, once ReLU'd."""
-        return (*(-g for g in self.nonneg), *self.zero, *(-e for e in self.zero))
-
 
 @dataclass(frozen=True)
 class Term:
@@ -77,12 +73,18 @@ def closure_of(piece: Piece) -> Closure:
     return Closure(piece.strict, piece.equal)
 
 
-def pieces_above(pieces: Sequence[Piece], domain: Domain) -> dict[int, list[int]]:
+def pieces_above(pieces: Sequence[Piece], domain: Domain,
+                 sign_patterns: bool = False) -> dict[int, list[int]]:
     """Step 4: for each piece T (by index), the pieces S with T ⊆ cl S, T itself included.
 
     Candidates share T's sign wherever T's sign is nonzero (pre-activations are continuous);
     a candidate is kept when T's witness lies in cl S. On a polyhedral complex that decides
-    T ⊆ cl S; anywhere else the checker has the last word on the result."""
+    T ⊆ cl S; anywhere else the checker has the last word on the result.
+
+    With ``sign_patterns`` — the pieces are all the sign classes of a finite ReLU network
+    with the domain's walls, as its enumeration in scope everywhere finds them — every
+    candidate that is a piece is above T (Lemma 3 (c) of proofs/THEOREM.md), so the witness
+    test is skipped."""
     walls = domain.inequalities
     keys = [_key(p, walls) for p in pieces]
     index = {key: i for i, key in enumerate(keys)}
@@ -93,6 +95,9 @@ def pieces_above(pieces: Sequence[Piece], domain: Domain) -> dict[int, list[int]
         if len(zeros) <= 10:
             candidates: Iterable[int] = (
                 index[k] for k in _fill(key, zeros) if k in index)
+            if sign_patterns:
+                result[t] = list(candidates)
+                continue
         else:
             candidates = range(len(pieces))
         witness = scaled(piece.witness)
@@ -207,7 +212,7 @@ def build_network(terms: Sequence[Term], n: int, outputs: int
 
 
 def _unpruned_widths(terms: Sequence[Term], n: int, outputs: int) -> tuple[int, ...]:
-    first = sum(len(t.closure.violations()) + 2 * outputs for t in terms)
+    first = sum(len(t.closure.nonneg) + 2 * len(t.closure.zero) + 2 * outputs for t in terms)
     return (n, first, 2 * outputs * len(terms), outputs)
 
 
@@ -270,8 +275,8 @@ def to_shallow(net: Network, method: str = "faces", domain: Domain | None = None
                          domain, backend, verify)
     # Gated and extended networks may jump across walls; finite ReLU networks cannot.
     continuous = isinstance(net, ReluNetwork) and not net.is_extended
-    above = pieces_above(pieces, domain) if verify or not (continuous and domain.is_everything) \
-        else None
+    above = pieces_above(pieces, domain, sign_patterns=continuous) \
+        if verify or not (continuous and domain.is_everything) else None
     result = _assemble(net, terms_faces(pieces, domain, continuous, above), len(pieces),
                        method, domain, backend, verify, (job, above), workers)
     if result.verdict is None or result.verdict.proven:

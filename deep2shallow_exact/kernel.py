@@ -1212,19 +1212,32 @@ def _sparse(weights: dict, where: str, width: int, infinite_ok: bool) -> tuple:
     if not isinstance(entries, list):
         raise _Reject("entries must be a list of [row, column, weight]", where + ".entries")
     rows: list[dict[int, Number]] = [{} for _ in range(m)]
+    # A shallow network has hundreds of thousands of entries and few distinct weights ("1",
+    # "-inf", ...): each text is read once, and a place is named only where it is refused.
+    read: dict[str, Number] = {}
+    zeros = False
     for k, entry in enumerate(entries):
-        at = f"{where}.entries[{k}]"
         if not isinstance(entry, list) or len(entry) != 3:
-            raise _Reject("an entry must be [row, column, weight]", at)
+            raise _Reject("an entry must be [row, column, weight]", f"{where}.entries[{k}]")
         i, j, w = entry
-        for name, index, size in (("row", i, m), ("column", j, width)):
-            if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < size:
-                raise _Reject(f"the {name} must be an index in 0..{size - 1}", at)
-        if j in rows[i]:
-            raise _Reject(f"entry ({i}, {j}) is given twice", at)
-        rows[i][j] = _number(w, at + "[2]", infinite_ok)
-    return tuple(tuple(sorted((c, w) for c, w in row.items() if isinstance(w, _Inf) or w))
-                 for row in rows)
+        if not (type(i) is int and 0 <= i < m and type(j) is int and 0 <= j < width):
+            for name, index, size in (("row", i, m), ("column", j, width)):
+                if type(index) is not int or not 0 <= index < size:
+                    raise _Reject(f"the {name} must be an index in 0..{size - 1}",
+                                  f"{where}.entries[{k}]")
+        row = rows[i]
+        if j in row:
+            raise _Reject(f"entry ({i}, {j}) is given twice", f"{where}.entries[{k}]")
+        value = read.get(w) if isinstance(w, str) else None
+        if value is None:
+            value = _number(w, f"{where}.entries[{k}][2]", infinite_ok)
+            if isinstance(w, str):
+                read[w] = value
+            zeros = zeros or not (isinstance(value, _Inf) or value)
+        row[j] = value
+    if zeros:  # kept until here so that a zero given twice is refused too
+        rows = [{c: w for c, w in row.items() if isinstance(w, _Inf) or w} for row in rows]
+    return tuple(tuple(sorted(row.items())) for row in rows)
 
 
 def _size(tree: list) -> int:

@@ -226,3 +226,25 @@ def test_convert_falls_back_to_a_search_when_the_tree_does_not_do(monkeypatch):
     monkeypatch.setattr(construction, "prove_pieces", lambda *args, **kwargs: None)
     result = to_shallow(net)
     assert_proven(net, result)
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(net=relu_networks(input_dim=st.integers(1, 3),
+                         hidden_widths=st.lists(st.integers(1, 3), min_size=1,
+                                                max_size=3).map(tuple)),
+       on_box=st.booleans())
+def test_sign_patterns_alone_decide_which_pieces_are_above(net, on_box):
+    # Lemma 3 (c): for the pieces of a finite ReLU network, a piece whose sign vector fills in
+    # T's zeros contains T in its closure; the witness test must never drop one of them.
+    from deep2shallow_exact.construction import pieces_above
+    from deep2shallow_exact.regions import PieceEnumeration
+    n = net.input_dim
+    domain = box([F(-1)] * n, [F(2)] * n) if on_box else everywhere(n)
+    pieces = list(PieceEnumeration(net, domain))
+    tested, by_signs = pieces_above(pieces, domain), pieces_above(pieces, domain, True)
+    assert {t: sorted(v) for t, v in tested.items()} == {t: sorted(v) for t, v in by_signs.items()}
+    for t, above in by_signs.items():
+        for s in above:  # and each is above T: T's witness is in cl S
+            assert all(g(pieces[t].witness) >= 0 for g in pieces[s].strict)
+            assert all(e(pieces[t].witness) == 0 for e in pieces[s].equal)

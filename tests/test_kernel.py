@@ -308,10 +308,22 @@ def test_sparse_layers_read_like_dense_ones() -> None:
             ({**weights, "rows": 0}, "networks[0].layers[1].weights.rows"),
             ({**weights, "extra": 1}, "networks[0].layers[1].weights"),
             ({**weights, "entries": [[0, 0, "x"]]},
-             "networks[0].layers[1].weights.entries[0][2]")]:
+             "networks[0].layers[1].weights.entries[0][2]"),
+            ({**weights, "entries": [[True, 0, 1]]}, "networks[0].layers[1].weights.entries[0]"),
+            ({**weights, "entries": [[0, 0, 1], [0, 1, "0"], [0, 1, 0]]},
+             "networks[0].layers[1].weights.entries[2]")]:
         tampered = copy.deepcopy(doc)
         tampered["networks"][0]["layers"][1]["weights"] = bad
         assert rejected(tampered).path == path
+    # An explicit zero entry, as text or as a JSON integer, names the same weights as a dense
+    # zero (the hashes agree, so the zero was dropped, not kept as a weight).
+    for zero in ("0", 0, "0/5"):
+        padded = copy.deepcopy(doc)
+        last = padded["networks"][1]["layers"][1]["weights"]
+        last["entries"] = [[0, 0, zero]]
+        plain = copy.deepcopy(dense)
+        plain["networks"][1]["layers"][1]["weights"] = [[zero]]
+        assert verify(padded).networks == verify(plain).networks
 
 
 def test_verify_against_the_given_networks() -> None:
