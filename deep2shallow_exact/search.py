@@ -232,13 +232,18 @@ def piece_paths(tree: Sequence[dict | None], domain: Domain | None = None
     search makes them, not replayed from the root for every leaf)."""
     start = root_signs(domain) if domain is not None else None
     stack: list[tuple[int, tuple[PathRow, ...], NodeSigns | None]] = [(0, (), start)]
+    # One neuron's function is split on at many nodes: its text is read once.
+    functions: dict[tuple[str, ...], Affine] = {}
     while stack:
         index, path, signs = stack.pop()
         entry = tree[index]
         if entry is None or "empty" in entry:
             continue
         if "split" in entry:
-            phi = Affine.from_row(entry["split"], "tree")
+            text = tuple(entry["split"])
+            phi = functions.get(text)
+            if phi is None:
+                phi = functions[text] = Affine.from_row(text, "tree")
             for side, child in reversed(list(entry["children"].items())):
                 if "empty" in (tree[child] or {}):
                     continue
