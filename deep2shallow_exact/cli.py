@@ -598,8 +598,9 @@ def _network_argument(p: argparse.ArgumentParser) -> None:
 
 def _workers_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workers", type=int, default=available_cpus(),
-                   help="processes for runs longer than a fraction of a second (default: the usable CPUs, "
-                        f"here {available_cpus()}); the answer is the same for any number")
+                   help="processes for runs longer than a fraction of a second (default: the "
+                        f"usable CPUs, here {available_cpus()}); the answer is the same for any "
+                        "number")
 
 
 def _cluster_option(p: argparse.ArgumentParser) -> None:
