@@ -121,7 +121,7 @@ def check(a: Network, b: Network, domain: Domain | None = None, scope: str = "au
     REFUTED at a rational point where their exact outputs differ or one is undefined or
     infinite. Scope ``auto`` is ``open`` where that proves equality everywhere (two finite
     ReLU networks, a domain with interior points), else ``everywhere``. ``workers`` processes
-    share the search (after its first second) and the kernel's re-verification."""
+    share the search (after its first SEQUENTIAL_SECONDS) and the kernel's re-verification."""
     if a.input_dim != b.input_dim:
         raise InputError(f"the networks take {a.input_dim} and {b.input_dim} inputs")
     if a.output_dim != b.output_dim:
