@@ -277,16 +277,19 @@ class ParallelExploration:
                     free = 2 * self._slots(executor) - len(self.running)
                     size = min(BATCH_NODES, -(-len(self.todo) // free))
                     batch, self.todo = self.todo[:size], self.todo[size:]
-                    self.running[submit(batch)] = batch
+                    try:
+                        future = submit(batch)
+                    except BrokenProcessPool:  # a worker died since the last batch came back
+                        self.todo = batch + self.todo
+                        raise _died() from None
+                    self.running[future] = batch
                 finished, _ = wait(self.running, return_when=FIRST_COMPLETED)
                 for future in finished:
                     try:
                         items, left, tree, counts = future.result()
                     except died as exc:
                         if isinstance(exc, BrokenProcessPool):
-                            raise InputError("a worker process died (out of memory?); run "
-                                             "again with --checkpoint to keep progress, or "
-                                             "--workers 1") from None
+                            raise _died() from None
                         raise InputError(f"a cluster worker was lost for good "
                                          f"({type(exc).__name__}: {_first_line(exc)}); run "
                                          f"again with --checkpoint to keep progress") from None
@@ -311,6 +314,11 @@ class ParallelExploration:
                     future.cancel()
             self.search.resume(self.search.tree, self.open_nodes())
             self.running, self.todo = {}, []
+
+
+def _died() -> InputError:
+    return InputError("a worker process died (out of memory?); run again with --checkpoint to "
+                      "keep progress, or --workers 1")
 
 
 def _first_line(exc: BaseException) -> str:
