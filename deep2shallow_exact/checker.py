@@ -25,7 +25,7 @@ from .kernel import CERTIFICATE_FORMAT, CERTIFICATE_VERSION, Verdict
 from .linalg import express
 from .network import Network, ReluNetwork
 from .numbers import Extended, Infinity, format_number
-from .parallel import SEQUENTIAL_SECONDS, ParallelExploration
+from .parallel import SEQUENTIAL_SECONDS, ParallelExploration, fork_map
 from .search import Leaf, NodeSigns, Search, SearchStats, piece_paths
 from .symbolic import Finished
 
@@ -178,10 +178,11 @@ def prove_on_tree(a: Network, b: Network, domain: Domain, tree: list[dict | None
     Scope everywhere. None where that does not do — no maps, or maps that differ on a piece,
     or a certificate the kernel does not accept — and a search must decide instead."""
     tree = list(tree)
-    leaves = 0
-    for index, path, signs in piece_paths(tree, domain):
-        entry = tree[index]
-        assert entry is not None and signs is not None
+    found = list(piece_paths(tree, domain))
+
+    def lambdas_at(k: int) -> list[list[str]] | None:
+        index, path, signs = found[k]
+        assert signs is not None
         maps = maps_at(index, signs)
         if maps is None or any(isinstance(v, Infinity) for m in maps for v in m):
             return None
@@ -192,8 +193,15 @@ def prove_on_tree(a: Network, b: Network, domain: Domain, tree: list[dict | None
             if combination is None:
                 return None
             lambdas.append([format_number(v) for v in combination])
+        return lambdas
+
+    for (index, _, _), lambdas in zip(found, fork_map(lambdas_at, len(found), workers)):
+        if lambdas is None:
+            return None
+        entry = tree[index]
+        assert entry is not None
         tree[index] = {"piece": {"witness": entry["piece"]["witness"], "lambda": lambdas}}
-        leaves += 1
+    leaves = len(found)
     certificate = {
         "format": CERTIFICATE_FORMAT, "version": CERTIFICATE_VERSION,
         "networks": [network_to_document(a), network_to_document(b)],

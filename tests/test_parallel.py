@@ -106,9 +106,20 @@ def test_a_dying_worker_is_an_error_not_a_hang(monkeypatch):
     assert not run.complete and run.search.stack  # the nodes are back for a checkpoint
 
 
-def test_a_tree_recorded_by_workers_is_one_valid_certificate():
+def test_fork_map_is_the_map_whatever_the_workers(monkeypatch):
+    monkeypatch.setattr(parallel, "FORK_MAP_ITEMS", 1)
+    data = [F(k, 7) for k in range(101)]  # read by the children, not sent to them
+    for workers in (1, 2, 3):
+        assert parallel.fork_map(lambda k: data[k] ** 2, len(data), workers) == \
+            [v ** 2 for v in data]
+    assert parallel.fork_map(lambda k: k, 0, 2) == []
+
+
+def test_a_tree_recorded_by_workers_is_one_valid_certificate(monkeypatch):
     # Workers number their nodes locally; grafted back, the tree must be one tree the kernel
-    # accepts as the proof of the construction, with every piece at its own leaf.
+    # accepts as the proof of the construction, with every piece at its own leaf (its λ
+    # computed on forked processes too).
+    monkeypatch.setattr(parallel, "FORK_MAP_ITEMS", 1)
     from deep2shallow_exact import kernel
     from deep2shallow_exact.construction import (
         Term,
