@@ -9,7 +9,6 @@ returned, and PROVEN comes with a certificate the trusted kernel re-verifies.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -25,7 +24,7 @@ from .kernel import CERTIFICATE_FORMAT, CERTIFICATE_VERSION, Verdict
 from .linalg import express
 from .network import Network, ReluNetwork
 from .numbers import Extended, Infinity, format_number
-from .parallel import SEQUENTIAL_SECONDS, ParallelExploration, fork_map
+from .parallel import SEQUENTIAL_SECONDS, ParallelExploration, fork_map, handled_leaves
 from .search import Leaf, NodeSigns, Search, SearchStats, piece_paths
 from .symbolic import Finished
 
@@ -133,15 +132,9 @@ def check(a: Network, b: Network, domain: Domain | None = None, scope: str = "au
     search = Search([a, b], domain, scope, solver)
     search.start()
     try:
-        deadline = time.monotonic() + SEQUENTIAL_SECONDS
-        for leaf in search.leaves():
-            _, entry = check_leaf(leaf, search)
-            if entry is not None:
-                search.record(leaf, entry)
+        for _ in handled_leaves(search, check_leaf, SEQUENTIAL_SECONDS if workers > 1 else None):
             if progress is not None:
                 progress(search.stats)
-            if workers > 1 and time.monotonic() > deadline:
-                break
         if search.stack:
             for _ in ParallelExploration(search, backend, workers, lambda _item, _index: None,
                                          handle=check_leaf):

@@ -64,6 +64,22 @@ def piece_leaf(leaf: Leaf, search: Search) -> tuple[Piece, dict | None]:
     return piece_of_leaf(leaf), leaf_entry(leaf) if search.record_tree else None
 
 
+def handled_leaves(search: Search, handle: LeafHandler, seconds: float | None = None
+                   ) -> Iterator[tuple[int, object]]:
+    """The search's leaves, each handed to ``handle`` and its entry recorded (if a tree is):
+    (the leaf's index, what ``handle`` gave, unless None). Stops after about ``seconds`` (the
+    rest stays on the search's stack), or only when the search is done."""
+    deadline = None if seconds is None else time.monotonic() + seconds
+    for leaf in search.leaves():
+        item, entry = handle(leaf, search)
+        if entry is not None and search.record_tree:
+            search.record(leaf, entry)
+        if item is not None:
+            yield leaf.index, item
+        if deadline is not None and time.monotonic() > deadline:
+            return
+
+
 def available_cpus() -> int:
     """The CPUs this process may run on (what a default worker count should be)."""
     try:
@@ -162,16 +178,7 @@ def _explore_with(search: Search, batch: list[_Plain], job: _Job) -> _Explored:
     search.stats = SearchStats()
     search.resume([None] * len(batch), [(k, path, w, basis) for k, (_, path, w, basis)
                                         in enumerate(map(_node, batch))])
-    deadline = time.monotonic() + job.batch_seconds
-    items = []
-    for leaf in search.leaves():
-        item, entry = job.handle(leaf, search)
-        if item is not None:
-            items.append((leaf.index, item))
-        if entry is not None and search.record_tree:
-            search.record(leaf, entry)
-        if time.monotonic() > deadline:
-            break
+    items = list(handled_leaves(search, job.handle, job.batch_seconds))
     left = [_plain(n) for n in search.open_nodes()]
     tree = search.tree if search.record_tree else len(search.tree)
     return items, left, tree, {f.name: getattr(search.stats, f.name)

@@ -7,7 +7,6 @@ to a checkpoint file so an interrupted run can go on where it stopped.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from contextlib import ExitStack
 from fractions import Fraction
@@ -19,7 +18,7 @@ from .errors import InputError
 from .feasibility import Solver
 from .network import Network
 from .numbers import format_number, parse_rational
-from .parallel import SEQUENTIAL_SECONDS, ParallelExploration, piece_leaf
+from .parallel import SEQUENTIAL_SECONDS, ParallelExploration, handled_leaves, piece_leaf
 from .piece import Piece, counts_by_dim
 from .search import PathRow, Search
 
@@ -98,15 +97,10 @@ class PieceEnumeration:
                     and self.search.stack:
                 # A scheduler is cheap to reach: an unreachable one is reported at once.
                 executor = held.enter_context(executor_for(self.cluster))
-            deadline = time.monotonic() + self.sequential_seconds
-            for leaf in self.search.leaves():
-                piece, entry = piece_leaf(leaf, self.search)
-                if entry is not None:
-                    self.search.record(leaf, entry)
-                self._keep(piece, leaf.index)
+            for index, piece in handled_leaves(self.search, piece_leaf,
+                                               self.sequential_seconds if parallel else None):
+                self._keep(piece, index)
                 yield piece
-                if parallel and time.monotonic() > deadline:
-                    break
             if parallel and self.search.stack:
                 if self.cluster is not None and executor is None:
                     # Not on a thread while the search goes on here: the local cluster's
