@@ -14,17 +14,13 @@ LP is solved. Whatever fails to confirm goes to the exact backend, so every answ
 from __future__ import annotations
 
 import math
-import os
-import sys
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from functools import cached_property
-from itertools import chain
 from typing import Any
 
-import numpy as np
 from flint import fmpq, fmpq_mat
 
 from .affine import Affine
@@ -36,8 +32,6 @@ from .rational_simplex import pivot_columns, solve_margin
 _DENOMINATORS = (1, 2, 4, 16, 256, 10**6)
 # A float margin above this counts as "nonempty" for choosing what to propose first.
 _MARGIN_TOL = 1e-9
-# Candidates whose scaled rows are below −this in floats are not checked exactly.
-_PLAUSIBLE_TOL = 1e-9
 _ZERO = fmpq(0)
 _ONE = fmpq(1)
 _FRACTION_ZERO = Fraction(0)
@@ -155,7 +149,7 @@ class Solver:
                              f"{', '.join(BACKENDS)}")
         self.backend = backend
         self.stats = SolverStats()
-        self._highs = _quiet_highs() if backend != "exact" else None
+        self._highs: Any = None  # made on the first system that goes to HiGHS
         self._cache = _RowCache()
 
     def solve(self, system: LinearSystem, hint: Sequence[Fraction] | None = None,
@@ -168,8 +162,8 @@ class Solver:
         answer: Witness | Emptiness | None = None
         if hint is not None and rows.satisfied(hint):
             answer = Witness(tuple(Fraction(v) for v in hint))
-        elif self._highs is not None and (self.backend == "float"
-                                          or len(rows.rows) > AUTO_EXACT_ROWS):
+        elif self.backend == "float" or (self.backend == "auto"
+                                         and len(rows.rows) > AUTO_EXACT_ROWS):
             answer = self._solve_float(rows)
             if answer is None:
                 self.stats.exact_fallbacks += 1
@@ -213,21 +207,25 @@ class Solver:
         constant = rows.false_constant_row()
         if constant is not None and rows.certifies(constant):
             return rows.emptiness(constant)
+        from .highs_lp import FloatLP, quiet_highs
+
         try:
-            lp = _FloatLP(rows)
+            lp = FloatLP(rows.float_forms(), rows.counts, rows.dim)
         except OverflowError:
             return None
+        if self._highs is None:
+            self._highs = quiet_highs()
         status, margin, point, duals = lp.run(self._highs)
         if status == "optimal" and margin > _MARGIN_TOL:
             for p in rows.candidates([v.as_integer_ratio() for v in point]):
                 if lp.plausible(p) and rows.satisfied(p):
                     return Witness(tuple(_fraction(v) for v in p))
             return None
-        big = float(np.max(np.abs(duals))) if len(duals) else 0.0
+        big = max(map(abs, duals), default=0.0)
         if status not in ("optimal", "infeasible") or big == 0.0 or not math.isfinite(big):
             return None
         # Certificates are invariant under positive scaling: make the largest multiplier 1.
-        duals = [v / big if abs(v) > _SUPPORT_TOL * big else 0.0 for v in duals.tolist()]
+        duals = [v / big if abs(v) > _SUPPORT_TOL * big else 0.0 for v in duals]
         for multipliers in _rounded(duals):
             if rows.certifies(multipliers):
                 return rows.emptiness(multipliers)
@@ -266,15 +264,12 @@ class _ExactRows:
         # Only point checks need it; most systems of the search only check a certificate.
         return fmpq_mat(len(self.rows), self.dim + 1, [a for r in self.rows for a in r])
 
-    def float_rows(self) -> tuple[np.ndarray, np.ndarray]:
-        """(σ, σ_r · rows as floats, m × (dim + 1)); see :func:`_float_form`."""
+    def float_forms(self) -> list[tuple[float, list[float]]]:
+        """Each row's :func:`_float_form`, computed once per cached row."""
         for e in self._entries:
             if e[2] is None:
                 e[2] = _float_form(e[0])
-        m, width = len(self.rows), self.dim + 1
-        return (np.fromiter((e[2][0] for e in self._entries), float, m),
-                np.fromiter(chain.from_iterable(e[2][1] for e in self._entries), float,
-                            m * width).reshape(m, width))
+        return [e[2] for e in self._entries]
 
     def satisfied(self, point: Sequence[Fraction | fmpq]) -> bool:
         if len(point) != self.dim:
@@ -404,62 +399,6 @@ def _float_form(f: Affine) -> tuple[float, list[float]]:
     return scale, [v * scale for v in row]
 
 
-class _FloatLP:
-    """The margin LP in floats for HiGHS: max t, σ_r f_r(x) ≥ t (strict), σ_r f_r(x) ≥ 0,
-    σ_r f_r(x) = 0, t ≤ 1, with each row scaled as :func:`_float_form` says."""
-
-    def __init__(self, rows: _ExactRows) -> None:
-        s, n, _ = rows.counts
-        m, dim = len(rows.rows), rows.dim
-        width = dim + 1
-        self.scale, self.dense = rows.float_rows()
-        self.counts = rows.counts
-        self.dim = dim
-        body = self.dense.copy()
-        body[:, dim] = 0.0
-        body[:s, dim] = -1.0
-        lower = -self.dense[:, dim]
-        upper = np.full(m, np.inf)
-        upper[s + n:] = lower[s + n:]
-        cost = np.zeros(width)
-        cost[dim] = 1.0
-        col_upper = np.full(width, np.inf)
-        col_upper[dim] = 1.0
-        # Passed dense, row-wise: HiGHS drops the zeros itself, faster than finding them here.
-        self.model = (width, m, m * width, 2, -1, 0.0,  # row-wise matrix, maximize
-                      cost, np.full(width, -np.inf), col_upper, lower, upper,
-                      np.arange(0, m * width, width, dtype=np.int32),
-                      np.arange(m * width, dtype=np.int32) % width, body.ravel(),
-                      np.zeros(width, dtype=np.int32))
-
-    def plausible(self, point: Sequence[fmpq]) -> bool:
-        """A float pre-check that skips the exact check of clearly infeasible candidates.
-        Equalities are left out: candidates are put on them exactly."""
-        s, n, _ = self.counts
-        values = self.dense[:s + n, :self.dim] @ np.array([float(v) for v in point]) \
-            + self.dense[:s + n, self.dim]
-        return bool(np.all(values > -_PLAUSIBLE_TOL))
-
-    def run(self, highs: Any) -> tuple[str, float, list[float], np.ndarray]:
-        """(status, margin t, point x, multipliers per original row)."""
-        highs.passModel(*self.model)
-        highs.run()
-        status = highs.modelStatusToString(highs.getModelStatus())
-        if status == "Optimal":
-            solution = highs.getSolution()
-            values = solution.col_value
-            if all(map(math.isfinite, values)):
-                # A maximisation reports ≥-row duals as ≤ 0; the multipliers are their negatives.
-                duals = -np.asarray(solution.row_dual) * self.scale
-                return "optimal", values[self.dim], values[:self.dim], duals
-        if status == "Infeasible":
-            _, has_ray, ray = highs.getDualRay()
-            if has_ray:
-                # The ray comes with the opposite sign convention: ≥-rows get ≥ 0 entries.
-                return "infeasible", 0.0, [], np.asarray(ray) * self.scale
-        return "unknown", 0.0, [], np.zeros(0)
-
-
 def _rounded(duals: list[float]) -> Iterator[list[fmpq]]:
     """Rational multipliers near the float duals, smallest denominators first."""
     ratios = [v.as_integer_ratio() if v else None for v in duals]
@@ -488,28 +427,6 @@ def _limit_denominator(n: int, d: int, bound: int) -> tuple[int, int]:
     if 2 * den * (q0 + k * q1) <= d:
         return p1, q1
     return p0 + k * p1, q0 + k * q1
-
-
-def _quiet_highs() -> Any:
-    """A silent HiGHS instance. Its first construction in a process prints a banner on the C
-    stdout before any option can be set, so the banner is sent to /dev/null at the descriptor
-    level."""
-    import highspy
-
-    sys.stdout.flush()
-    saved = os.dup(1)
-    sink = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(sink, 1)
-        highs = highspy.Highs()
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
-        os.close(sink)
-    highs.setOptionValue("output_flag", False)
-    # Presolve costs more than it saves on LPs of a few dozen rows.
-    highs.setOptionValue("presolve", "off")
-    return highs
 
 
 def _fmpq(v: Fraction | fmpq | int) -> fmpq:

@@ -8,7 +8,7 @@ Every problem with a file raises :class:`~deep2shallow_exact.errors.InputError` 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import importlib
 from pathlib import Path
 
 from ..errors import InputError
@@ -22,10 +22,6 @@ from .json_format import (
     save_network,
     write_json_atomically,
 )
-from .nnet_format import load_nnet
-from .npz_format import load_npz
-from .onnx_format import load_onnx
-from .torch_format import load_torch
 from .vnnlib import OutputConstraint, VnnlibProperty, load_vnnlib_box, load_vnnlib_property
 
 __all__ = [
@@ -44,9 +40,11 @@ __all__ = [
     "write_json_atomically",
 ]
 
-_READERS: dict[str, Callable[[str | Path], Network]] = {
-    ".npz": load_npz, ".nnet": load_nnet, ".onnx": load_onnx, ".pt": load_torch,
-    ".pth": load_torch,
+# Imported when a file of the type is read: they load NumPy, which most runs never need.
+_READERS: dict[str, tuple[str, str]] = {
+    ".npz": ("npz_format", "load_npz"), ".nnet": ("nnet_format", "load_nnet"),
+    ".onnx": ("onnx_format", "load_onnx"), ".pt": ("torch_format", "load_torch"),
+    ".pth": ("torch_format", "load_torch"),
 }
 
 
@@ -73,9 +71,11 @@ def read_network_file(path: str | Path, architecture: str | None = None
         raise InputError(f"{where}: is a directory, not a network file")
     if suffix == ".json":
         return read_json_network(path)
+    module, name = _READERS[suffix]
+    reader = getattr(importlib.import_module(f".{module}", __name__), name)
     if suffix in TORCH_SUFFIXES:
-        return load_torch(path, architecture), {}
-    return _READERS[suffix](path), {}
+        return reader(path, architecture), {}
+    return reader(path), {}
 
 
 def load_network(path: str | Path, architecture: str | None = None) -> Network:

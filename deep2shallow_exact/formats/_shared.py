@@ -15,13 +15,14 @@ import importlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from fractions import Fraction
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError
 from ..network import Layer
 from ..numbers import NEG_INF, POS_INF, Extended
+
+if TYPE_CHECKING:  # only the binary readers, loaded on demand, pass arrays
+    import numpy as np
 
 _ZERO = Fraction(0)
 _ONE = Fraction(1)
@@ -66,6 +67,8 @@ def exact_flat(array: np.ndarray, label: str, allow_inf: bool = False) -> list[E
             if v == v and allow_inf:
                 out.append(POS_INF if v > 0 else NEG_INF)
                 continue
+            import numpy as np
+
             index = ", ".join(str(int(i)) for i in np.unravel_index(flat_index, array.shape))
             reason = "is NaN" if v != v else f"is {v}; a finite number is required"
             raise InputError(f"{label}[{index}]: {reason}")
