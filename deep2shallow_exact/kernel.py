@@ -806,16 +806,30 @@ class _Wait:
 class _Gate:
     """An undecided neuron whose only undecided terms are ±∞ · c·ReLU(g) of one infinite sign
     ``decides`` (the gates of the shallow networks): it is ``decides``·∞ as soon as one g of
-    ``functions`` is known > 0, and otherwise is looked at again only where its value is needed
-    (``_Program.settle``). Which gates a node's new sign decides is found by the index of gate
-    functions by key (``_Signs.register``) and one set intersection per gate, not by going
-    through each gate's functions: that is what keeps wide shallow networks cheap."""
+    ``functions`` is known > 0, and ``finite``, the sum of its finite terms and bias, once every
+    g is known ≤ 0. Its other terms do not change below the node that made it: its inputs were
+    all decided there, and a sign known on a node is known on its children. It is looked at
+    again only where its value is needed (``_Program.settle``) or when a new sign decides it,
+    which the index of gate functions by key (``_Signs.register``) and one set intersection per
+    gate find without going through each gate's functions: that is what keeps wide shallow
+    networks cheap."""
 
-    __slots__ = ("functions", "decides")
+    __slots__ = ("functions", "decides", "finite")
     input = None
 
-    def __init__(self, functions: frozenset, decides: int) -> None:
-        self.functions, self.decides = functions, decides
+    def __init__(self, functions: frozenset, decides: int, finite: _Form) -> None:
+        self.functions, self.decides, self.finite = functions, decides, finite
+
+    def value(self, signs: _Signs) -> Value | None:
+        """Its input on a node (±∞ or the finite sum), or None while a g has no known sign."""
+        undecided = False
+        for g in self.functions:
+            s = signs.sign(g)
+            if s is None:
+                undecided = True
+            elif s > 0:
+                return _Inf(self.decides)
+        return None if undecided else self.finite
 
 
 @dataclass(frozen=True)
@@ -876,7 +890,10 @@ class _Program:
                         now[j] = _Inf(wait.decides)
                         retry.append(j)
                     elif finish:
-                        retry.append(j)
+                        value = wait.value(signs)
+                        if value is not None:
+                            now[j] = value
+                            retry.append(j)
                     continue
                 if wait.input in decided:
                     retry.append(j)
@@ -1009,7 +1026,7 @@ class _Program:
             return self._activate(li, _Inf(s), signs)
         if len(maybe) == 1:
             ((t, gs),) = maybe.items()
-            gate = _Gate(frozenset(gs), t)
+            gate = _Gate(frozenset(gs), t, self._combine(finite, bias))
             signs.register(gate.functions)
             return gate
         if maybe:
