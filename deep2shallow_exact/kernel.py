@@ -57,8 +57,10 @@ CERTIFICATE_FORMAT = "deep2shallow-exact/certificate"
 # rows, sparse layers, and scope "open" as a proof everywhere for finite ReLU networks.
 # Version 3 adds signs known from the domain's coordinate bounds, and property certificates;
 # a version 2 certificate means the same under its rules, which only know fewer signs.
-CERTIFICATE_VERSION = 3
-_VERSIONS = (2, 3)
+# Version 4 lets a split in scope everywhere cover φ ≤ 0 (side "-0") or φ ≥ 0 ("+0") by one
+# empty leaf, where its two sides would need two.
+CERTIFICATE_VERSION = 4
+_VERSIONS = (2, 3, 4)
 NETWORK_FORMAT = "deep2shallow-exact/network"
 
 # Integers, "p/q", and decimals such as "-1.25e-3". ASCII digits only: Fraction() alone would
@@ -231,6 +233,7 @@ class _Check:
         if not any(_same_int(_get(doc, "version", ""), v) for v in _VERSIONS):
             raise _Reject(f"version must be one of {_VERSIONS} (this kernel's evaluation "
                           "rules)", "version")
+        self.version = doc["version"]
         self.scope = _get(doc, "scope", "")
         if not isinstance(self.scope, str) or self.scope not in _SIDES:
             raise _Reject('scope must be "everywhere" or "open"', "scope")
@@ -289,8 +292,8 @@ class _Check:
     def _property_header(self, doc: dict, given: tuple[object, ...] | None) -> None:
         """One network, and the unsafe set: a list of disjuncts, each {"nonstrict": rows,
         "strict": rows} of output rows [c_1, ..., c_m, d] meaning c·y + d ≥ 0 (> 0)."""
-        if not _same_int(doc.get("version"), 3):
-            raise _Reject("a property certificate needs version 3", "version")
+        if self.version < 3:
+            raise _Reject("a property certificate needs version 3 or 4", "version")
         nets = _get(doc, "networks", "")
         if not isinstance(nets, list) or len(nets) != 1:
             raise _Reject("networks must be a list of one network document", "networks")
@@ -523,13 +526,22 @@ class _Check:
             raise _Reject("the split function is constant; it must be a hyperplane", ".split")
         children = _get(node, "children", "")
         sides = _SIDES[self.scope]
-        if not isinstance(children, dict) or set(children) != set(sides):
+        merged = self.scope == "everywhere" and self.version >= 4 and \
+            isinstance(children, dict) and set(children) in ({"+", "-0"}, {"-", "+0"})
+        if merged:
+            sides = ("+", "-0") if "+" in children else ("-", "+0")
+        elif not isinstance(children, dict) or set(children) != set(sides):
             raise _Reject(f'children must be an object with exactly the keys {", ".join(sides)} '
-                          f"(scope {self.scope})", ".children")
+                          f"(scope {self.scope}"
+                          f"{'; or +, -0; or -, +0' if self.scope == 'everywhere' else ''})",
+                          ".children")
         origin = f"split of tree[{index}]"
+        minus = tuple(-c for c in phi)
         asserted = {"+": _Row(">", phi, origin + ", side +"),
                     "0": _Row("=", phi, origin + ", side 0"),
-                    "-": _Row(">", tuple(-c for c in phi), origin + ", side -")}
+                    "-": _Row(">", minus, origin + ", side -"),
+                    "-0": _Row("≥", minus, origin + ", side -0"),
+                    "+0": _Row("≥", phi, origin + ", side +0")}
         out = []
         for side in sides:
             child = children[side]
@@ -539,6 +551,8 @@ class _Check:
             if not index < child < len(tree):
                 raise _Reject(f"child index {_brief(child)} must lie in {index + 1}.."
                               f"{len(tree) - 1} (children come after their parent)", where)
+            if len(side) == 2 and not (isinstance(tree[child], dict) and "empty" in tree[child]):
+                raise _Reject(f"side {side} joins two sides and must be an empty leaf", where)
             if seen[child]:
                 raise _Reject(f"tree[{child}] is the child of two splits", where)
             seen[child] = True

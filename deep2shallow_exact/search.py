@@ -461,12 +461,7 @@ class Search:
         self.stats.splits += 1
         phi = primitive(function)
         sides = ("+", "0", "-") if self.scope == "everywhere" else ("+", "-")
-        first = len(self.tree)
-        children = {side: first + k for k, side in enumerate(sides)}
-        if self.record_tree:
-            self.tree[node.index] = {"split": phi.to_row(), "children": children}
-        self.tree.extend([None] * len(sides))
-        witnesses, proofs, bases = self._child_witnesses(node, phi, sides, children)
+        witnesses, proofs, bases = self._child_witnesses(node, phi, sides)
         if not any(witnesses.values()):
             raise InputError(f"scope open needs regions of full dimension, but {phi} vanishes "
                              f"on all of {self.domain.description}; use scope everywhere")
@@ -477,6 +472,7 @@ class Search:
         implied = len(nonempty) == 1 and nonempty[0] != "0" and (
             self.scope == "everywhere" or self._excludes_zero(node.path, phi, nonempty[0],
                                                                proofs))
+        children = self._record(node, phi, sides, witnesses, proofs, implied)
         rows: dict[str, PathRow] = {}
         for side in nonempty:
             rows[side] = PathRow(phi, side, implied,
@@ -486,6 +482,35 @@ class Search:
             signs, key, everything = child_signs(node.signs, phi, side, path)
             self.stack.append(Node(children[side], path, signs, witnesses[side],  # type: ignore
                                    node.states, key, everything, bases.get(side, node.basis)))
+
+    def _record(self, node: Node, phi: Affine, sides: Sequence[str],
+                witnesses: dict[str, tuple[Fraction, ...] | None], proofs: dict[str, Proof],
+                implied: bool) -> dict[str, int]:
+        """The split's children, numbered from the end of the tree, with its empty leaves
+        written. In scope everywhere, a split whose one nonempty side is strict and whose
+        opposite side's proof excludes φ = 0 as well (:meth:`_excludes_zero`) gets one empty
+        leaf for both, the side "-0" (φ ≤ 0) or "+0" (φ ≥ 0): the proof is the same
+        multipliers with the split's row read as nonstrict (proofs/CERTIFICATE.md section 5)."""
+        empty = [side for side in sides if witnesses[side] is None]
+        if self.scope == "everywhere" and implied and len(empty) == 2 and self.record_tree:
+            (kept,) = (side for side in sides if side not in empty)
+            opposite = "-" if kept == "+" else "+"
+            if self._excludes_zero(node.path, phi, kept, proofs):
+                sides, empty = (kept, opposite + "0"), [opposite + "0"]
+                proofs = {opposite + "0": proofs[opposite]}
+        first = len(self.tree)
+        children = {side: first + k for k, side in enumerate(sides)}
+        self.tree.extend([None] * len(sides))
+        self.stats.empty += len(empty)
+        if self.record_tree:
+            self.tree[node.index] = {"split": phi.to_row(), "children": children}
+            rows = self._domain_rows + len(node.path) + 1
+            for side in empty:
+                multipliers = ["0"] * rows  # most are 0: only the proof's nonzero ones to write
+                for i, m in proofs[side].items():
+                    multipliers[i] = format_number(m)
+                self.tree[children[side]] = {"empty": multipliers}
+        return children
 
     def _excludes_zero(self, path: tuple[PathRow, ...], phi: Affine, side: str,
                        proofs: dict[str, Proof]) -> bool:
@@ -502,8 +527,7 @@ class Search:
         return kappa < 0 or any(m > 0 and rows[i][0] == "strict"
                                 for i, m in proof.items() if i != own)
 
-    def _child_witnesses(self, node: Node, phi: Affine, sides: Sequence[str],
-                         children: dict[str, int]
+    def _child_witnesses(self, node: Node, phi: Affine, sides: Sequence[str]
                          ) -> tuple[dict[str, tuple[Fraction, ...] | None], dict[str, Proof],
                                     dict[str, Basis]]:
         """Per side, a witness, or None with the side's emptiness proof; and the basis of
@@ -541,13 +565,6 @@ class Search:
                 self._remember(path, proof, keys[side])
             found[side] = None
             proofs[side] = proof
-            self.stats.empty += 1
-            if self.record_tree:
-                rows = self._domain_rows + len(node.path) + 1
-                multipliers = ["0"] * rows  # most are 0: only the proof's nonzero ones to write
-                for i, m in proof.items():
-                    multipliers[i] = format_number(m)
-                self.tree[children[side]] = {"empty": multipliers}
         return found, proofs, bases
 
     def _recall(self, path: tuple[PathRow, ...], keys: tuple[FactKey, int]) -> Proof | None:

@@ -880,8 +880,54 @@ def test_version_2_certificates_are_still_read() -> None:
     doc = relu_vs_relu()
     doc["version"] = 2
     assert verify(doc).valid
-    doc["version"] = 4
+    doc["version"] = 5
     assert "version must be one of" in rejected(doc).reason
+
+
+def joined_sides_cert(domain_row: list, multipliers: list, version: int = 4) -> dict:
+    # relu(x) vs x on the domain domain_row · (x, 1) ≥ 0: split on x; side + is a piece where
+    # both are x, and one empty leaf covers x ≤ 0 (side "-0": the row −x ≥ 0, nonstrict).
+    doc = cert(RELU, IDENTITY, [{"split": [1, 0], "children": {"+": 1, "-0": 2}},
+                                piece([2], [[]]), {"empty": multipliers}],
+               inequalities=[domain_row])
+    doc["version"] = version
+    return doc
+
+
+def test_one_empty_leaf_covers_both_sides_of_a_split_in_version_4() -> None:
+    # On x ≥ 1: 1·(x − 1) + 1·(−x) = −1 < 0, so x ≤ 0 holds nowhere and x > 0 everywhere.
+    verdict = verify(joined_sides_cert([1, -1], ["1", "1"]), (RELU, IDENTITY))
+    assert verdict.valid, verdict
+    assert (verdict.pieces, verdict.empties, verdict.nodes) == (1, 1, 3)
+    assert verdict.scope == "everywhere"
+    assert verdict.domain == "the subset of R^1 cut out by the 1 domain rows"
+    # The same with the sides the other way round: split on −x, side "-" and "+0".
+    doc = joined_sides_cert([1, -1], ["1", "1"])
+    doc["tree"][0] = {"split": [-1, 0], "children": {"-": 1, "+0": 2}}
+    assert verify(doc).valid
+
+
+def test_a_joined_side_is_read_as_nonstrict() -> None:
+    # On x ≥ 0, 1·x + 1·(−x) = 0 proves −x > 0 empty (a strict row with a positive multiplier)
+    # but not −x ≥ 0: x = 0 is left out, so the certificate is refused.
+    assert "Motzkin" in rejected(joined_sides_cert([1, 0], ["1", "1"])).reason
+    strict_only = cert(RELU, IDENTITY, [split([1, 0], 1, 3, zero=2), piece([2], [[]]),
+                                        piece([0], [["-1"]]), {"empty": ["1", "1"]}],
+                       inequalities=[[1, 0]])
+    assert verify(strict_only).valid  # the two sides apart: x = 0 is its own piece
+
+
+def test_joined_sides_are_refused_unless_version_4_scope_everywhere_and_an_empty_leaf() -> None:
+    assert "children must be" in rejected(joined_sides_cert([1, -1], ["1", "1"], 3)).reason
+    doc = joined_sides_cert([1, -1], ["1", "1"])
+    doc["scope"] = "open"
+    assert "children must be" in rejected(doc).reason
+    doc = joined_sides_cert([1, -1], ["1", "1"])
+    doc["tree"][2] = piece([-1], [[]])
+    assert "must be an empty leaf" in rejected(doc).reason
+    doc = joined_sides_cert([1, -1], ["1", "1"])
+    doc["tree"][0]["children"] = {"+": 1, "-0": 2, "0": 2}
+    assert "children must be" in rejected(doc).reason
 
 
 def test_box_bounds_with_many_coprime_denominators_stay_within_the_work_bound() -> None:

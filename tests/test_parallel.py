@@ -161,8 +161,9 @@ def test_the_kernel_on_several_processes_says_what_it_says_on_one(monkeypatch):
     tree = certificate["tree"]
     splits = [i for i, node in enumerate(tree) if "split" in node]
     first, last = splits[1], splits[-1]
-    shared = tree[last]["children"]["+"]
-    tree[first] = {**tree[first], "children": {**tree[first]["children"], "+": shared}}
+    shared = next(iter(tree[last]["children"].values()))
+    side = next(iter(tree[first]["children"]))
+    tree[first] = {**tree[first], "children": {**tree[first]["children"], side: shared}}
     for workers in (1, 2):
         assert not kernel.verify(certificate, workers=workers).valid
     tree.append({"piece": {"witness": ["0", "0"], "lambda": [[]]}})  # reached by no split

@@ -141,8 +141,9 @@ def node_rows(doc: dict) -> dict[int, list[Row]]:
         node = tree[index]
         if "split" in node:
             phi = row(node["split"])
-            asserted = {"+": (">", phi), "0": ("=", phi),
-                        "-": (">", tuple(-v for v in phi))}
+            minus = tuple(-v for v in phi)
+            asserted = {"+": (">", phi), "0": ("=", phi), "-": (">", minus),
+                        "-0": ("≥", minus), "+0": ("≥", phi)}
             for side, child in node["children"].items():
                 stack.append((child, [*path, asserted[side]]))
     return rows
@@ -345,11 +346,13 @@ def test_flipping_an_asserted_sign_is_rejected(name: str) -> None:
     flipped = 0
     for index in nodes(doc, "split"):
         children = doc["tree"][index]["children"]
-        if not (subtree_has_piece(doc, children["+"]) or subtree_has_piece(doc, children["-"])):
+        # The two sides other than φ = 0: + and −, or one of them and the other joined with 0.
+        a, b = (side for side in children if side != "0")
+        if not (subtree_has_piece(doc, children[a]) or subtree_has_piece(doc, children[b])):
             continue  # both strict sides are empty: swapping them proves the same thing
         tampered = copy.deepcopy(doc)
         swapped = tampered["tree"][index]["children"]
-        swapped["+"], swapped["-"] = swapped["-"], swapped["+"]
+        swapped[a], swapped[b] = swapped[b], swapped[a]
         assert rejected(tampered), index
         # The same flip written as a negated split function.
         tampered = copy.deepcopy(doc)
