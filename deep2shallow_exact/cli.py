@@ -405,7 +405,9 @@ def cmd_property(args: argparse.Namespace) -> int:
             net, prop, args.backend, args.workers, args.cluster,
             progress=lambda count, job: progress.update(count, "pieces",
                                                         job.stats.open_nodes),
-            checkpoint=args.checkpoint)
+            checkpoint=args.checkpoint, bisect=not args.no_bisect,
+            box_progress=lambda boxes: progress.update(boxes.bound_leaves, "boxes closed",
+                                                       boxes.open_boxes))
     finally:
         signal.signal(signal.SIGTERM, previous)
         progress.close()
@@ -416,7 +418,9 @@ def cmd_property(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(doc)
         return code
-    print(f"{result.verdict.upper()} ({prop.description}; scope {result.scope}, "
+    closed = "" if result.boxes is None else \
+        f"{result.boxes.bound_leaves} boxes closed by bounds, "
+    print(f"{result.verdict.upper()} ({prop.description}; scope {result.scope}, {closed}"
           f"{result.pieces_checked} pieces checked, {result.lp_calls} LPs)")
     if result.verdict == "undecided":
         print("  interrupted: no counterexample among the pieces checked; nothing is proven")
@@ -754,6 +758,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "the unsafe set")
     p.add_argument("--certificate", help="write the property certificate here")
     p.add_argument("--checkpoint", help="save progress here and resume from it if it exists")
+    p.add_argument("--no-bisect", action="store_true",
+                   help="enumerate the pieces of the whole box, without first closing parts "
+                        "of it by bounds")
     p.add_argument("--json", action="store_true")
     _workers_option(p)
     _cluster_option(p)

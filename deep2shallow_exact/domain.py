@@ -101,6 +101,11 @@ class Bounds:
     def useful(self) -> bool:
         return any(v is not None for v in (*self.lows, *self.highs))
 
+    @property
+    def bounded(self) -> bool:
+        """Every coordinate bounded on both sides."""
+        return all(v is not None for v in (*self.lows, *self.highs))
+
     def sign(self, ints: tuple[int, ...]) -> int | None:
         """The sign the box fixes for a·x + c, given as integers (a_1, …, a_n, c), if any."""
         low: int | None = ints[-1] * self.common

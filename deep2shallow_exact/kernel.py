@@ -48,9 +48,11 @@ import hashlib
 import json
 import multiprocessing
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from math import gcd
+from operator import itemgetter, mul
 
 CERTIFICATE_FORMAT = "deep2shallow-exact/certificate"
 # Version 2: demand-driven evaluation (CERTIFICATE.md section 7), signs modulo the equality
@@ -59,8 +61,10 @@ CERTIFICATE_FORMAT = "deep2shallow-exact/certificate"
 # a version 2 certificate means the same under its rules, which only know fewer signs.
 # Version 4 lets a split in scope everywhere cover φ ≤ 0 (side "-0") or φ ≥ 0 ("+0") by one
 # empty leaf, where its two sides would need two.
-CERTIFICATE_VERSION = 4
-_VERSIONS = (2, 3, 4)
+# Version 5 adds bound leaves to property certificates: a node closed by affine bounds of the
+# network over its box, without enumerating its pieces.
+CERTIFICATE_VERSION = 5
+_VERSIONS = (2, 3, 4, 5)
 NETWORK_FORMAT = "deep2shallow-exact/network"
 
 # Integers, "p/q", and decimals such as "-1.25e-3". ASCII digits only: Fraction() alone would
@@ -87,17 +91,18 @@ _FORKED: tuple | None = None
 
 
 def _walk_task(k: int) -> tuple:
-    """Walk subtree k in a worker: (pieces, empty leaves, work, node indices reached), or the
+    """Walk subtree k in a worker: (pieces, empty leaves, bound leaves, work, node indices
+    reached), or the
     rejection (reason, path)."""
     assert _FORKED is not None
     check, tree, seen, tasks = _FORKED
-    check.pieces = check.empties = check.work = 0
+    check.pieces = check.empties = check.bounded = check.work = 0
     check.marked = []
     try:
         check._subtree(tree, seen, tasks[k])  # this process's own copy of ``seen``
     except _Reject as reject:
         return reject.reason, reject.path
-    return check.pieces, check.empties, check.work, check.marked
+    return check.pieces, check.empties, check.bounded, check.work, check.marked
 
 
 @dataclass(frozen=True)
@@ -116,6 +121,7 @@ class Verdict:
     claim: str = ""
     networks: tuple[str, ...] = ()
     domain: str = ""
+    bounded: int = 0
 
 
 @dataclass(frozen=True)
@@ -222,8 +228,9 @@ def verify(document: object, networks: tuple[object, ...] | None = None,
 
 class _Check:
     def __init__(self, workers: int = 1) -> None:
-        self.pieces = self.empties = self.nodes = 0
+        self.pieces = self.empties = self.nodes = self.bounded = 0
         self.workers = workers
+        self.relaxation: BoxRelaxation | None = None
         self.marked: list[int] = []  # the nodes reached (as children), for a worker's report
 
     def run(self, doc: object, given: tuple[object, ...] | None) -> Verdict:
@@ -275,8 +282,10 @@ class _Check:
             claim = f"both networks are defined, finite and equal {claim}"
         hashes = tuple(_hash(net) for net in self.networks)
         return Verdict(True, f"{claim} (scope {self.scope}); {self.pieces} pieces, "
-                       f"{self.empties} empty leaves, {self.nodes} nodes", "", self.pieces,
-                       self.empties, self.nodes, self.scope, claim, hashes, self.domain_text)
+                       f"{self.empties} empty leaves, "
+                       f"{f'{self.bounded} bound leaves, ' if self.bounded else ''}"
+                       f"{self.nodes} nodes", "", self.pieces, self.empties, self.nodes,
+                       self.scope, claim, hashes, self.domain_text, self.bounded)
 
     def _equal_header(self, doc: dict, given: tuple[object, ...] | None) -> None:
         nets = _get(doc, "networks", "")
@@ -352,18 +361,7 @@ class _Check:
     def _bounds(self) -> None:
         """lo_i ≤ x_i ≤ hi_i from the domain rows that hold one coordinate, as integers over
         one common denominator (None where unbounded): the box around the domain."""
-        lows: list[Fraction | None] = [None] * self.n
-        highs: list[Fraction | None] = [None] * self.n
-        for row in self.base_rows:
-            used = [i for i, a in enumerate(row.f[:-1]) if a]
-            if len(used) != 1:
-                continue
-            (i,) = used
-            a, bound = row.f[i], -row.f[-1] / row.f[i]  # a·x_i + c kind 0
-            if row.kind == "=" or a > 0:
-                lows[i] = bound if lows[i] is None else max(lows[i], bound)
-            if row.kind == "=" or a < 0:
-                highs[i] = bound if highs[i] is None else min(highs[i], bound)
+        lows, highs = _box(self.base_rows, self.n)
         common = 1
         for v in (*lows, *highs):
             if v is not None:
@@ -427,8 +425,9 @@ class _Check:
             for result in results:
                 if isinstance(result[0], str):
                     raise _Reject(result[0], result[1])
-            for pieces, empties, work, reached in results:  # type: ignore[misc]
+            for pieces, empties, bounded, work, reached in results:  # type: ignore[misc]
                 self.pieces += pieces
+                self.bounded += bounded
                 self.empties += empties
                 self.spend(work)
                 for index in reached:
@@ -473,9 +472,9 @@ class _Check:
             node = tree[index]
             if not isinstance(node, dict):
                 raise _Reject(f"a node must be an object, found {_brief(node)}")
-            # An empty leaf evaluates nothing; every other node starts from its parent.
-            frame = None if "empty" in node else self._frame(frames[-1] if frames else None,
-                                                             row)
+            # An empty or bound leaf evaluates nothing; every other node starts from its parent.
+            frame = None if "empty" in node or "bound" in node else \
+                self._frame(frames[-1] if frames else None, row)
             frames.append(frame)
             return self._node(node, tree, index, rows, seen, frame)
         except _Reject as reject:
@@ -507,14 +506,22 @@ class _Check:
     def _node(self, node: dict, tree: list, index: int, path: list[_Row], seen: list[bool],
               frame: tuple[_Signs, tuple] | None) -> list[tuple[int, int, str, _Row]]:
         """Check one node; return its children (last visited first) for the stack."""
-        kinds = [key for key in ("split", "empty", "piece") if key in node]
+        kinds = [key for key in ("split", "empty", "piece", "bound") if key in node]
         if len(kinds) != 1:
-            raise _Reject('a node must have exactly one of "split", "empty", "piece"')
+            raise _Reject('a node must have exactly one of "split", "empty", "piece", "bound"')
         if kinds != ["split"] and "children" in node:
             raise _Reject('only a split node may have "children"')
         if kinds == ["empty"]:
             self._empty(node["empty"], self.base_rows + path)
             self.empties += 1
+            return []
+        if kinds == ["bound"]:
+            if self.claim_kind != "property" or self.version < 5 or \
+                    not self.networks[0].finite_relu:
+                raise _Reject("a bound leaf belongs to a property certificate of version 5 "
+                              "about a finite ReLU network")
+            self._bound(node["bound"], self.base_rows + path)
+            self.bounded += 1
             return []
         assert frame is not None
         if kinds == ["piece"]:
@@ -599,13 +606,12 @@ class _Check:
             raise _Reject(f"Σ μ·row is the constant {_num(kappa)}; a Motzkin certificate needs "
                           "κ < 0, or κ = 0 with a positive multiplier on a strict row", where)
 
-    def _piece(self, value: object, rows: list[_Row], frame: tuple[_Signs, tuple]) -> None:
-        """Witness inside the piece; both maps finite; their difference is Σ λ_j E_j."""
-        piece = _object(value, ".piece")
-        witness = _get(piece, "witness", ".piece.")
+    def _witness(self, leaf: dict, rows: list[_Row], where: str) -> None:
+        """The leaf's witness, a point that satisfies every row of the node."""
+        witness = _get(leaf, "witness", where + ".")
         if not isinstance(witness, list) or len(witness) != self.n:
-            raise _Reject(f"the witness must list {self.n} coordinates", ".piece.witness")
-        point = [_rational(v, f".piece.witness[{i}]") for i, v in enumerate(witness)]
+            raise _Reject(f"the witness must list {self.n} coordinates", where + ".witness")
+        point = [_rational(v, f"{where}.witness[{i}]") for i, v in enumerate(witness)]
         # The sign of f at the point is that of ints · (common · point, common): integers only.
         common = 1
         for v in point:
@@ -615,8 +621,13 @@ class _Check:
             at = sum(a * v for a, v in zip(row.ints, scaled) if a)  # type: ignore[attr-defined]
             if at < 0 or (at == 0 and row.kind == ">") or (at > 0 and row.kind == "="):
                 raise _Reject(f"the witness violates {_show(row.f)} {row.kind} 0 ({row.origin}); "
-                              f"the value there is {_num(_at(row.f, point))}", ".piece.witness")
+                              f"the value there is {_num(_at(row.f, point))}", where + ".witness")
         self.spend(len(rows) * (self.n + 1))
+
+    def _piece(self, value: object, rows: list[_Row], frame: tuple[_Signs, tuple]) -> None:
+        """Witness inside the piece; both maps finite; their difference is Σ λ_j E_j."""
+        piece = _object(value, ".piece")
+        self._witness(piece, rows, ".piece")
         if self.claim_kind == "property":
             self._outside(piece, rows, frame)
             return
@@ -649,23 +660,50 @@ class _Check:
         signs, states = frame
         program = self.programs[0]
         maps = program.outputs(program.settle(states[0], signs), signs)
-        proofs = _get(piece, "unsafe", ".piece.")
+
+        def at_piece(c: Affine) -> Affine:
+            f = [_ZERO] * self.n + [c[-1]]
+            for k, ck in enumerate(c[:-1]):
+                if ck:
+                    _add(f, ck, maps[k])
+            self.spend(self.outputs * (self.n + 1))
+            return tuple(f)
+        self._exclude(_get(piece, "unsafe", ".piece."), rows, at_piece, "at this piece",
+                      ".piece.unsafe")
+
+    def _bound(self, value: object, rows: list[_Row]) -> None:
+        """No point of the node's box B has its output in a disjunct: over B the network lies
+        between affine bounds (section 11), which turn each output row c·y + d into an affine
+        upper bound R(x) of it; Motzkin multipliers show that the node's rows and R ≥ 0 (> 0
+        for a strict row) of one disjunct cannot all hold."""
+        leaf = _object(value, ".bound")
+        self._witness(leaf, rows, ".bound")
+        lows, highs = _box(rows, self.n)
+        if None in lows or None in highs:
+            raise _Reject("a bound leaf needs every coordinate bounded below and above by the "
+                          "domain's or the path's one-coordinate rows", ".bound")
+        if self.relaxation is None:
+            self.relaxation = BoxRelaxation(self.networks[0], self.n)
+        row_of = self.relaxation.over(lows, highs)  # type: ignore[arg-type]
+        self._exclude(_get(leaf, "unsafe", ".bound."), rows, row_of,
+                      "bounded over the node's box", ".bound.unsafe")
+
+    def _exclude(self, proofs: object, rows: list[_Row], row_of: Callable[[Affine], Affine],
+                 origin: str, where: str) -> None:
+        """For each disjunct, multipliers (``proofs[d]``) that show the node's rows and the
+        disjunct's rows, each c·y + d ≥ 0 turned into ``row_of(c)`` ≥ 0 over x, to have no
+        common point — of the node's closure in scope open."""
         if not isinstance(proofs, list) or len(proofs) != len(self.unsafe):
             raise _Reject(f"unsafe must hold one list of multipliers per disjunct "
-                          f"({len(self.unsafe)})", ".piece.unsafe")
-        if self.scope == "open":  # the closure: every point of it is a limit of the piece
+                          f"({len(self.unsafe)})", where)
+        if self.scope == "open":  # the closure: every point of it is a limit of the node
             rows = [_Row("≥", row.f, row.origin) if row.kind == ">" else row for row in rows]
         for d, ((nonstrict, strict), proof) in enumerate(zip(self.unsafe, proofs)):
-            extra = []
-            for kind, part, name in (("≥", nonstrict, "nonstrict"), (">", strict, "strict")):
-                for r, c in enumerate(part):
-                    f = [_ZERO] * self.n + [c[-1]]
-                    for k, ck in enumerate(c[:-1]):
-                        if ck:
-                            _add(f, ck, maps[k])
-                    self.spend(self.outputs * (self.n + 1))
-                    extra.append(_Row(kind, tuple(f), f"unsafe[{d}].{name}[{r}] at this piece"))
-            self._empty(proof, rows + extra, f".piece.unsafe[{d}]")
+            extra = [_Row(kind, row_of(c), f"unsafe[{d}].{name}[{r}] {origin}")
+                     for kind, part, name in (("≥", nonstrict, "nonstrict"),
+                                              (">", strict, "strict"))
+                     for r, c in enumerate(part)]
+            self._empty(proof, rows + extra, f"{where}[{d}]")
 
 
 class _Signs:
@@ -1152,6 +1190,204 @@ def _wait(functions: list, signs: _Signs, kind: str = "one") -> _Wait:
         if key is not None:
             needs[key] = (*needs.get(key, ()), (f, s))
     return _Wait(needs, None, kind, len(needs))
+
+
+# -- bound leaves (CERTIFICATE.md section 11) ----------------------------------------------
+
+# A bound leaf's affine bounds are kept on the grid of multiples of 2^-GRID_BITS, each rounded
+# outward, so that their numbers stay about that size instead of growing layer by layer.
+GRID_BITS = 64
+_GRID = 1 << GRID_BITS
+
+
+@dataclass(frozen=True)
+class _IntLayer:
+    """A finite layer over the common denominator q of its numbers: row j of W is
+    (positive_j + negative_j) / q, split by sign and dense; the bias is bias / q."""
+
+    positive: tuple[tuple[int, ...], ...]
+    negative: tuple[tuple[int, ...], ...]
+    bias: tuple[int, ...]
+    q: int
+
+    @staticmethod
+    def of_rows(rows: list[tuple[dict[int, Fraction], Fraction]], width: int) -> _IntLayer:
+        """The layer whose row j has the weights rows[j][0] (by column) and bias rows[j][1]."""
+        q = 1
+        for weights, b in rows:
+            for v in (b, *weights.values()):
+                q = q * v.denominator // gcd(q, v.denominator)
+        positive, negative = [], []
+        for weights, _ in rows:
+            dense = [0] * width
+            for c, w in weights.items():
+                dense[c] = w.numerator * (q // w.denominator)
+            positive.append(tuple(max(v, 0) for v in dense))
+            negative.append(tuple(min(v, 0) for v in dense))
+        return _IntLayer(tuple(positive), tuple(negative),
+                         tuple(b.numerator * (q // b.denominator) for _, b in rows), q)
+
+
+def _int_layer(layer: _Layer, width: int) -> _IntLayer:
+    return _IntLayer.of_rows([(dict(row), b) for row, b in zip(layer.rows, layer.bias)], width)
+
+
+class BoxRelaxation:
+    """Section 11's affine bounds of one finite ReLU network over boxes. The kernel checks
+    bound leaves with it; the (untrusted) search that writes them calls it too, so that the
+    rows it proves infeasible are the rows this kernel will build."""
+
+    def __init__(self, net: _Network, n: int) -> None:
+        self.n = n
+        self.last = net.layers[-1]
+        self.layers = [_int_layer(layer, len(net.layers[i - 1].bias) if i else n)
+                       for i, layer in enumerate(net.layers[:-1])]
+        self.rows: dict[Affine, _IntLayer] = {}  # output rows over the last layer's inputs
+
+    @staticmethod
+    def of_document(doc: object, n: int) -> BoxRelaxation:
+        net = _network(doc, "network", n)
+        if not net.finite_relu:
+            raise _Reject("bounds over a box are for finite ReLU networks", "network")
+        return BoxRelaxation(net, n)
+
+    def over(self, lows: list[Fraction], highs: list[Fraction]) -> Callable[[Affine], Affine]:
+        """For the box lows ≤ x ≤ highs: the map from an output row c·y + d (the tuple
+        (c_1, ..., c_m, d)) to an affine R(x) ≥ c·N(x) + d at every x of the box."""
+        # The grid box holds the box: lower ends rounded down, upper ends up.
+        lo = [v.numerator * _GRID // v.denominator for v in lows]
+        hi = [-(-v.numerator * _GRID // v.denominator) for v in highs]
+        lower, upper = _relaxation(self.layers, lo, hi, self.n)
+        lcols, ucols = list(zip(*lower)), list(zip(*upper))
+
+        def row_bound(c: Affine) -> Affine:
+            """y = W h + b is the last layer and L ≤ h ≤ U, so c·y + d = (c W)·h + c·b + d
+            is at most R, each h_j bounded by U_j where (c W)_j > 0 and by L_j where < 0."""
+            if c not in self.rows:
+                self.rows[c] = _IntLayer.of_rows([_combined(c, self.last)], len(lower))
+            row = self.rows[c]
+            pos, neg = row.positive[0], row.negative[0]
+            total = [sum(map(mul, pos, uc)) + sum(map(mul, neg, lc))
+                     for lc, uc in zip(lcols, ucols)]
+            total[-1] += row.bias[0] * _GRID
+            return tuple(Fraction(t, _GRID * row.q) for t in total)
+        return row_bound
+
+
+def _combined(c: Affine, last: _Layer) -> tuple[dict[int, Fraction], Fraction]:
+    """The output row c·y + d over the last layer's inputs h, y = W h + b: (c W, c·b + d)."""
+    v: dict[int, Fraction] = {}
+    const = c[-1]
+    for r, cr in enumerate(c[:-1]):
+        if cr:
+            const += cr * last.bias[r]  # type: ignore[operator]
+            for j, w in last.rows[r]:
+                v[j] = v.get(j, _ZERO) + cr * w  # type: ignore[operator]
+    return v, const
+
+
+def _relaxation(layers: list[_IntLayer], lo: list[int], hi: list[int], n: int
+                ) -> tuple[list[list[int]], list[list[int]]]:
+    """Affine forms L_j ≤ h_j(x) ≤ U_j for the outputs h_j of the last of ``layers`` (each
+    followed by ReLU), at every x of the grid box lo/G ≤ x ≤ hi/G: integers over G = _GRID,
+    the form [a_1, ..., a_n, c] standing for (a·x + c) / G. The input x_i is bounded by
+    itself; an affine layer bounds Σ_k w_k h_k + b by L_k where w_k > 0 and by U_k where
+    w_k < 0 (and the other way round above), rounded outward to the grid; ReLU as
+    :func:`_relu_bounds`. (Sums skip the inputs whose bound is 0: most of them, on a small
+    box.)"""
+    lower = upper = [[_GRID if k == i else 0 for k in range(n + 1)] for i in range(n)]
+    for layer in layers:
+        keep_l = _picker([i for i, f in enumerate(lower) if any(f)])
+        keep_u = _picker([i for i, f in enumerate(upper) if any(f)])
+        lcols = list(zip(*keep_l(lower))) or [()] * (n + 1)
+        ucols = list(zip(*keep_u(upper))) or [()] * (n + 1)
+        # One sum per coordinate: weights (w⁺ on L, w⁻ on U) against the columns (L, U).
+        cols = [lc + uc for lc, uc in zip(lcols, ucols)]
+        new_lower, new_upper = [], []
+        for pos, neg, b in zip(layer.positive, layer.negative, layer.bias):
+            to_low, to_top = keep_l(pos) + keep_u(neg), keep_l(neg) + keep_u(pos)
+            low = [sum(map(mul, to_low, col)) for col in cols]
+            top = [sum(map(mul, to_top, col)) for col in cols]
+            low[n] += b * _GRID
+            top[n] += b * _GRID
+            form_l, form_u = _relu_bounds(_outward(low, layer.q, lo, -1),
+                                          _outward(top, layer.q, hi, 1), lo, hi)
+            new_lower.append(form_l)
+            new_upper.append(form_u)
+        lower, upper = new_lower, new_upper
+    return lower, upper
+
+
+def _picker(indices: list[int]) -> Callable[[Sequence], tuple]:
+    """The function that takes the items at ``indices`` of a sequence, as a tuple."""
+    if len(indices) > 1:
+        return itemgetter(*indices)
+    return lambda items: tuple(items[i] for i in indices)
+
+
+def _outward(t: list[int], q: int, ends: list[int], direction: int) -> list[int]:
+    """The form t / (G·q) moved onto the grid: a lower bound of it on the box (direction −1,
+    ``ends`` its lower ends) or an upper bound (1, its upper ends). Each coefficient is
+    rounded down, t_k = q·a_k + e_k with 0 ≤ e_k < q, and Σ e_k x_k / (G·q) is bounded by
+    its value at ``ends``, then the constant rounded outward."""
+    coeffs = [c // q for c in t[:-1]]
+    errors = [c - a * q for c, a in zip(t[:-1], coeffs)]
+    total = t[-1] * _GRID + sum(map(mul, errors, ends))
+    den = _GRID * q
+    return [*coeffs, total // den if direction < 0 else -(-total // den)]
+
+
+def _least(f: list[int], lo: list[int], hi: list[int]) -> int:
+    """G² times the least value of the form f over the grid box."""
+    return sum(a * (low if a > 0 else high) for a, low, high in zip(f, lo, hi) if a) + \
+        f[-1] * _GRID
+
+
+def _relu_bounds(lower: list[int], upper: list[int], lo: list[int], hi: list[int]
+                 ) -> tuple[list[int], list[int]]:
+    """Bounds of ReLU(z) from L ≤ z ≤ U on the box. ReLU is monotone, so ReLU(L) ≤ ReLU(z) ≤
+    ReLU(U). Above: 0 if U ≤ 0 on the box, U if U ≥ 0 there, else the chord a·t + b of ReLU
+    over [min U, max U] (a line on or above ReLU at both ends lies above it between them, as
+    ReLU is convex), at t = U(x); a is rounded up and b chosen for that a. Below: 0 if L ≤ 0,
+    L if L ≥ 0, else λ·L with λ = max L / (max L − min L) rounded down, in [0, 1): λ·t ≤
+    ReLU(t) for every t."""
+    zero = [0] * len(lower)
+    top = -_least([-a for a in upper], lo, hi)
+    if top <= 0:
+        return zero, zero
+    low = _least(lower, lo, hi)
+    if low >= 0:
+        return lower, upper
+    upper_low = _least(upper, lo, hi)
+    if upper_low < 0:
+        a = -(-top * _GRID // (top - upper_low))
+        b = max(-a * upper_low, (_GRID - a) * top)  # G³ times the intercept
+        chord = [a * c for c in upper]
+        chord[-1] += -(-b // _GRID)
+        upper = _outward(chord, _GRID, hi, 1)
+    lower_top = -_least([-a for a in lower], lo, hi)
+    if lower_top <= 0:
+        return zero, upper
+    lam = lower_top * _GRID // (lower_top - low)
+    return _outward([lam * c for c in lower], _GRID, lo, -1), upper
+
+
+def _box(rows: list[_Row], n: int) -> tuple[list[Fraction | None], list[Fraction | None]]:
+    """lo_i ≤ x_i ≤ hi_i from the rows that hold one coordinate (None where none does): the
+    least box that holds the closure of the set the rows describe."""
+    lows: list[Fraction | None] = [None] * n
+    highs: list[Fraction | None] = [None] * n
+    for row in rows:
+        used = [i for i, a in enumerate(row.f[:-1]) if a]
+        if len(used) != 1:
+            continue
+        (i,) = used
+        a, bound = row.f[i], -row.f[-1] / row.f[i]  # a·x_i + c kind 0
+        if row.kind == "=" or a > 0:
+            lows[i] = bound if lows[i] is None else max(lows[i], bound)
+        if row.kind == "=" or a < 0:
+            highs[i] = bound if highs[i] is None else min(highs[i], bound)
+    return lows, highs
 
 
 def _ray(f: tuple) -> tuple[int, ...]:

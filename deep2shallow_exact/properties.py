@@ -18,6 +18,7 @@ from pathlib import Path
 
 from . import kernel
 from .affine import Affine, combination
+from .bisection import BisectionInterrupted, BoxStats, bisect_boxes
 from .checker import open_scope_suffices
 from .domain import Domain
 from .errors import InputError, KernelRejected, read_text
@@ -52,6 +53,7 @@ class PropertyResult:
     certificate: dict | None = None
     kernel: Verdict | None = None
     stats: SearchStats | None = None
+    boxes: BoxStats | None = None  # the bisection's, where the box was bisected first
 
     @property
     def holds(self) -> bool:
@@ -71,6 +73,12 @@ class PropertyResult:
             doc["stats"] = {"nodes": self.stats.nodes, "splits": self.stats.splits,
                             "search_lp_calls": self.stats.lp_calls,
                             "bound_fixed": self.stats.bound_fixed}
+        if self.boxes is not None:
+            doc["bisection"] = {"boxes": self.boxes.boxes,
+                                "bound_leaves": self.boxes.bound_leaves,
+                                "handed_over": self.boxes.handed_over,
+                                "lp_calls": self.boxes.lp_calls,
+                                "seconds": round(self.boxes.seconds, 3)}
         if self.certificate is not None:
             doc["certificate_nodes"] = len(self.certificate["tree"])
         return doc
@@ -85,12 +93,19 @@ def property_scope(net: Network, domain: Domain, solver: Solver) -> str:
 def decide_property(net: Network, prop: VnnlibProperty, backend: str = "auto",
                     workers: int = 1, cluster: str | None = None,
                     progress: Callable[[int, PieceEnumeration], None] | None = None,
-                    checkpoint: str | Path | None = None) -> PropertyResult:
+                    checkpoint: str | Path | None = None,
+                    box_progress: Callable[[BoxStats], None] | None = None,
+                    bisect: bool = True) -> PropertyResult:
     """``holds`` (with a certificate the trusted kernel has accepted) iff no point of the
     property's box has its network output in the unsafe set; else ``violated`` at an exact
     rational counterexample. The first counterexample found ends the run; Ctrl-C (or
     SIGTERM) ends it ``undecided``. With ``checkpoint`` the run resumes from that file if it
-    exists, and saves its progress there every half minute and when it is interrupted."""
+    exists, and saves its progress there every half minute and when it is interrupted.
+
+    A finite ReLU network on a bounded box is first bisected (:mod:`.bisection`): the boxes
+    its affine bounds close become bound leaves, and only the rest are enumerated piece by
+    piece (``box_progress`` reports the bisection as it goes); ``bisect=False`` enumerates
+    the pieces of the whole box instead."""
     if prop.outputs != net.output_dim:
         raise InputError(f"the property is about {prop.outputs} outputs, the network has "
                          f"{net.output_dim}")
@@ -102,6 +117,23 @@ def decide_property(net: Network, prop: VnnlibProperty, backend: str = "auto",
     run = _Run(net, prop, scope, job, solver)
     if checkpoint is not None and Path(checkpoint).exists():
         run.restore(str(checkpoint))
+    elif bisect and scope == "open" and domain.bounds.bounded:
+        try:
+            top = bisect_boxes(net, prop, solver, box_progress)
+        except BisectionInterrupted as stop:
+            # What the bisection closed is kept; the pieces of the rest are for a later run.
+            job.start_from(stop.result.tree, stop.result.open_nodes)
+            run.boxes = stop.result.stats
+            if checkpoint is not None:
+                write_json_atomically(run.checkpoint(), checkpoint)
+            return PropertyResult("undecided", scope, 0, stop.result.stats.lp_calls,
+                                  stats=job.stats, boxes=stop.result.stats)
+        run.boxes = top.stats
+        run.lp_calls = top.stats.lp_calls
+        if top.counterexample is not None:
+            point, d = top.counterexample
+            return _violated(net, prop, point, d, scope, 0, run.lp_calls, job, top.stats)
+        job.start_from(top.tree, top.open_nodes)
     saved = time.monotonic()
     try:
         for _ in job:
@@ -126,7 +158,7 @@ def decide_property(net: Network, prop: VnnlibProperty, backend: str = "auto",
         if checkpoint is not None and not run.pending():
             write_json_atomically(run.checkpoint(), checkpoint)
         return PropertyResult("undecided", scope, len(run.proofs), run.lp_calls,
-                              stats=job.stats)
+                              stats=job.stats, boxes=run.boxes)
     certificate = {
         "format": CERTIFICATE_FORMAT, "version": CERTIFICATE_VERSION, "claim": "property",
         "networks": [network_to_document(net)], "domain": domain.to_document(),
@@ -140,7 +172,8 @@ def decide_property(net: Network, prop: VnnlibProperty, backend: str = "auto",
     if checkpoint is not None:
         write_json_atomically(run.checkpoint(), checkpoint)
     return PropertyResult("holds", scope, len(run.proofs), run.lp_calls,
-                          certificate=certificate, kernel=verdict, stats=job.stats)
+                          certificate=certificate, kernel=verdict, stats=job.stats,
+                          boxes=run.boxes)
 
 
 # How often a run with a checkpoint saves it.
@@ -160,6 +193,7 @@ class _Run:
         self.lp_calls = 0
         self.base = 0
         self.checked = 0  # leaves of job.leaf_of checked so far
+        self.boxes: BoxStats | None = None
 
     def pending(self) -> bool:
         return self.checked < len(self.job.leaf_of)
@@ -177,7 +211,7 @@ class _Run:
                     answer = self.solver.solve(_system(piece, disjunct, domain, self.scope))
                 if isinstance(answer, Witness):
                     return _violated(self.net, self.prop, answer.point, d, self.scope,
-                                     len(self.proofs) + 1, self.lp_calls, job)
+                                     len(self.proofs) + 1, self.lp_calls, job, self.boxes)
                 found.append(answer)
             self.proofs[job.leaf_of[self.checked]] = found
             self.checked += 1
@@ -221,7 +255,8 @@ class _Run:
 
 
 def _violated(net: Network, prop: VnnlibProperty, point: tuple[Fraction, ...], d: int,
-              scope: str, count: int, lp_calls: int, job: PieceEnumeration) -> PropertyResult:
+              scope: str, count: int, lp_calls: int, job: PieceEnumeration,
+              boxes: BoxStats | None) -> PropertyResult:
     """The LP's point, confirmed by exact evaluation (a mismatch is a bug, never an answer)."""
     outputs = evaluate(net, point)
     if not prop.domain.contains(point) or any(isinstance(v, Infinity) for v in outputs) or \
@@ -229,7 +264,7 @@ def _violated(net: Network, prop: VnnlibProperty, point: tuple[Fraction, ...], d
         raise AssertionError(f"internal error: counterexample {point} not confirmed by "
                              "exact evaluation")
     return PropertyResult("violated", scope, count, lp_calls, point,
-                          tuple(outputs), d, stats=job.stats)  # type: ignore[arg-type]
+                          tuple(outputs), d, stats=job.stats, boxes=boxes)  # type: ignore
 
 
 def _in_x(c: OutputConstraint, maps: Sequence[Affine], n: int) -> Affine:

@@ -7,7 +7,7 @@ to a checkpoint file so an interrupted run can go on where it stopped.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
 from fractions import Fraction
 
@@ -20,7 +20,7 @@ from .network import Network
 from .numbers import format_number, parse_rational
 from .parallel import SEQUENTIAL_SECONDS, ParallelExploration, handled_leaves, piece_leaf
 from .piece import Piece, counts_by_dim
-from .search import PathRow, Search
+from .search import OpenNode, PathRow, Search
 
 __all__ = ["CHECKPOINT_FORMAT", "Piece", "PieceEnumeration", "counts_by_dim",
            "enumerate_pieces"]
@@ -158,7 +158,12 @@ class PieceEnumeration:
             raise InputError(f"{where}: malformed checkpoint ({exc!r})") from None
         # Only the node indices matter for a regions run; the tree itself is not kept.
         size = 1 + max((i for i, _, _, _ in open_nodes), default=0)
-        self.search.resume([None] * size, open_nodes)
+        self.start_from([None] * size, open_nodes)
+
+    def start_from(self, tree: list[dict | None], open_nodes: Sequence[OpenNode]) -> None:
+        """Search below ``open_nodes`` only, in a tree whose other nodes are done (written
+        in ``tree``, or not kept)."""
+        self.search.resume(tree, open_nodes)
         self._started = True
 
 

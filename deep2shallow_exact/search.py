@@ -237,7 +237,7 @@ def piece_paths(tree: Sequence[dict | None], domain: Domain | None = None
     while stack:
         index, path, signs = stack.pop()
         entry = tree[index]
-        if entry is None or "empty" in entry:
+        if entry is None or "empty" in entry or "bound" in entry:
             continue
         if "split" in entry:
             text = tuple(entry["split"])

@@ -50,10 +50,12 @@ def vnnlib(tmp_path: Path, box: list[tuple[str, str]], outputs: str, name: str =
     return path
 
 
-def decide(net: ReluNetwork, tmp_path: Path, box: list[tuple[str, str]], outputs: str
-           ) -> PropertyResult:
+def decide(net: ReluNetwork, tmp_path: Path, box: list[tuple[str, str]], outputs: str,
+           bisect: bool = False) -> PropertyResult:
+    """The property decided, by enumerating its pieces (or bisecting first), its answer
+    checked: a certificate about this network and box, or a counterexample re-evaluated."""
     prop = load_vnnlib_property(vnnlib(tmp_path, box, outputs), net.input_dim, net.output_dim)
-    result = decide_property(net, prop)
+    result = decide_property(net, prop, bisect=bisect)
     if result.holds:
         assert_about(result, net, prop.domain.to_document())
     else:
@@ -78,24 +80,27 @@ def assert_about(result: PropertyResult, net: ReluNetwork, domain: dict) -> None
 SQUARE = [("-1", "1"), ("-1", "1")]
 
 
-def test_a_margin_of_one_billionth_is_decided_both_ways(tmp_path: Path) -> None:
-    assert decide(SUM, tmp_path, SQUARE, "(assert (>= Y_0 2.000000001))").holds
-    below = decide(SUM, tmp_path, SQUARE, "(assert (>= Y_0 1.999999999))")
+@pytest.mark.parametrize("bisect", [False, True])
+def test_a_margin_of_one_billionth_is_decided_both_ways(tmp_path: Path, bisect: bool) -> None:
+    assert decide(SUM, tmp_path, SQUARE, "(assert (>= Y_0 2.000000001))", bisect).holds
+    below = decide(SUM, tmp_path, SQUARE, "(assert (>= Y_0 1.999999999))", bisect)
     assert below.verdict == "violated"
     assert sum(below.outputs) >= F(1999999999, 10**9)  # type: ignore[arg-type]
 
 
-def test_violated_at_a_single_vertex_only(tmp_path: Path) -> None:
-    result = decide(SUM, tmp_path, SQUARE, "(assert (>= Y_0 2))")
+@pytest.mark.parametrize("bisect", [False, True])
+def test_violated_at_a_single_vertex_only(tmp_path: Path, bisect: bool) -> None:
+    result = decide(SUM, tmp_path, SQUARE, "(assert (>= Y_0 2))", bisect)
     assert result.verdict == "violated" and result.counterexample == (1, 1)
-    assert decide(SUM, tmp_path, SQUARE, "(assert (> Y_0 2))").holds
+    assert decide(SUM, tmp_path, SQUARE, "(assert (> Y_0 2))", bisect).holds
 
 
-def test_violated_only_on_a_face_of_the_box(tmp_path: Path) -> None:
-    result = decide(FACE, tmp_path, SQUARE, "(assert (>= Y_0 1))")
+@pytest.mark.parametrize("bisect", [False, True])
+def test_violated_only_on_a_face_of_the_box(tmp_path: Path, bisect: bool) -> None:
+    result = decide(FACE, tmp_path, SQUARE, "(assert (>= Y_0 1))", bisect)
     assert result.verdict == "violated" and result.counterexample is not None
     assert result.counterexample[0] == 1
-    assert decide(FACE, tmp_path, SQUARE, "(assert (> Y_0 1))").holds
+    assert decide(FACE, tmp_path, SQUARE, "(assert (> Y_0 1))", bisect).holds
 
 
 def test_a_disjunction_over_two_outputs(tmp_path: Path) -> None:
@@ -292,7 +297,7 @@ def test_an_interrupted_run_is_undecided_never_a_verdict(tmp_path: Path, capsys,
     safe = vnnlib(tmp_path, SQUARE, "(assert (>= Y_0 3))", "safe")
     cert = tmp_path / "c.json"
     code = main(["property", str(net), "--vnnlib", str(safe), "--certificate", str(cert),
-                 "--workers", "1"])
+                 "--workers", "1", "--no-bisect"])
     out = capsys.readouterr().out
     assert code == 130 and out.startswith("UNDECIDED") and "nothing is proven" in out
     assert "2 pieces checked" in out and not cert.exists()
@@ -316,12 +321,12 @@ def test_an_interrupted_run_resumes_from_its_checkpoint(tmp_path: Path, capsys,
     net_path = tmp_path / "sum.json"
     net_path.write_text(json.dumps(network_to_document(SUM)))
     safe = vnnlib(tmp_path, SQUARE, "(assert (>= Y_0 3))", "safe")
-    whole = decide_property(SUM, load_vnnlib_property(safe, 2, 1))
+    whole = decide_property(SUM, load_vnnlib_property(safe, 2, 1), bisect=False)
     original = properties.PieceEnumeration
     interrupt_after_two_pieces(monkeypatch)
     saved = tmp_path / "run.checkpoint"
     args = ["property", str(net_path), "--vnnlib", str(safe), "--checkpoint", str(saved),
-            "--workers", "1", "--json"]
+            "--workers", "1", "--json", "--no-bisect"]
     assert main(args) == 130
     first = json.loads(capsys.readouterr().out)
     assert first["verdict"] == "undecided" and first["pieces_checked"] == 2 and saved.exists()
