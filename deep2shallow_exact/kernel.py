@@ -34,7 +34,11 @@ polyhedra in the output space) proves that N(x) is defined, finite and outside U
 x of D. Its tree is checked as above; at each piece leaf N is an affine map Y on P, and for each
 disjunct of U Motzkin multipliers show that no point of P has Y(x) in it — of the closure of P in
 scope "open", which needs N to be a finite ReLU network: every point of D is then in the closure
-of some piece (the pieces are dense in D), where N = Y by continuity.
+of some piece (the pieces are dense in D), where N = Y by continuity. A bound leaf (version 5,
+finite ReLU networks) closes a node without its pieces: over the box B that the node's
+one-coordinate rows give, which holds the node, the rules of CERTIFICATE.md section 11 give
+affine R(x) ≥ c·N(x) + d for each output row, every step an inequality valid on all of B; the
+multipliers show that the node's rows and one disjunct's R rows have no common point.
 
 Not checked here, and trusted: the Python interpreter, its integers and ``fractions.Fraction``,
 and the modules ``json``, ``re``, ``math``, ``dataclasses`` and ``hashlib`` (the last only
