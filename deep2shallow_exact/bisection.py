@@ -30,6 +30,7 @@ from .formats.vnnlib import OutputConstraint, VnnlibProperty
 from .kernel import BoxRelaxation
 from .network import Network
 from .numbers import Infinity, format_number
+from .parallel import fork_map
 from .search import OpenNode, PathRow
 
 # A box with at most this many neurons of undecided sign goes to the piece enumeration, where
@@ -38,6 +39,8 @@ HAND_OVER = 6
 MAX_DEPTH = 60
 # The float bounds must close a box by this margin before the exact ones are computed.
 MARGIN = 1e-9
+# Boxes whose exact proofs are made together (on the workers): about a second of work.
+PROOF_BATCH = 128
 
 
 @dataclass
@@ -64,10 +67,12 @@ class BoxSearch:
     outputs: tuple[Fraction, ...] | None = None
 
 
-def bisect_boxes(net: Network, prop: VnnlibProperty, solver: Solver,
+def bisect_boxes(net: Network, prop: VnnlibProperty, solver: Solver, workers: int = 1,
                  progress: Callable[[BoxStats], None] | None = None) -> BoxSearch:
-    """Bisect the property's box until every part is closed by bounds or handed over. On
-    Ctrl-C the boxes not yet looked at become open nodes too, so nothing is lost."""
+    """Bisect the property's box until every part is closed by bounds or handed over. The
+    float bounds pick the parts to close; their exact proofs, which cost far more, are made a
+    batch at a time on ``workers`` processes. On Ctrl-C the parts not yet looked at or not
+    yet proven become open nodes, so nothing is lost."""
     started = time.monotonic()
     domain = prop.domain
     lows, highs = _domain_box(prop)
@@ -76,6 +81,23 @@ def bisect_boxes(net: Network, prop: VnnlibProperty, solver: Solver,
     unsafe_rows = [[(*c.coeffs, c.const) for c in disjunct] for disjunct in prop.unsafe]
     result = BoxSearch([None], [], BoxStats())
     stats = result.stats
+    to_prove: list[tuple[int, tuple[PathRow, ...], list[Fraction], list[Fraction]]] = []
+
+    def prove() -> None:
+        def leaf(k: int) -> dict | None:
+            _, path, lo, hi = to_prove[k]
+            return _bound_leaf(relaxation, unsafe_rows, prop.unsafe, domain.inequalities,
+                               path, lo, hi, solver)
+        for (index, _, _, _), found in zip(to_prove, fork_map(leaf, len(to_prove), workers,
+                                                              min_items=2 * workers)):
+            if found is None:  # then its pieces are enumerated
+                stats.exact_failed += 1
+                continue
+            result.tree[index] = found
+            stats.bound_leaves += 1
+            stats.lp_calls += len(prop.unsafe)
+        to_prove.clear()
+
     # The tree is the state: a node still None is open (to look at, or handed over), and
     # :func:`_open_nodes` finds them from it, also after Ctrl-C at any point of this loop.
     stack: list[tuple[int, tuple[PathRow, ...], list[Fraction], list[Fraction]]] = [
@@ -93,13 +115,10 @@ def bisect_boxes(net: Network, prop: VnnlibProperty, solver: Solver,
                     result.counterexample, result.outputs = (center, d), outputs  # type: ignore
                     return result
             if look.closed:
-                leaf = _bound_leaf(relaxation, unsafe_rows, prop.unsafe, domain.inequalities,
-                                   path, lo, hi, center, solver, stats)
-                if leaf is not None:
-                    result.tree[index] = leaf
-                    stats.bound_leaves += 1
-                    continue
-                stats.exact_failed += 1
+                to_prove.append((index, path, lo, hi))
+                if len(to_prove) >= PROOF_BATCH:
+                    prove()
+                continue
             if look.undecided <= HAND_OVER or len(path) >= MAX_DEPTH:
                 stats.handed_over += 1
                 continue
@@ -117,6 +136,7 @@ def bisect_boxes(net: Network, prop: VnnlibProperty, solver: Solver,
             if progress is not None and stats.boxes % 16 == 0:
                 stats.seconds, stats.open_boxes = time.monotonic() - started, len(stack)
                 progress(stats)
+        prove()
     except KeyboardInterrupt:
         result.open_nodes = _open_nodes(result.tree, lows, highs)
         stats.seconds = time.monotonic() - started
@@ -176,7 +196,7 @@ def _met(unsafe: Sequence[Sequence[OutputConstraint]], outputs: Sequence) -> int
 def _bound_leaf(relaxation: BoxRelaxation, unsafe_rows: list[list[tuple]],
                 unsafe: Sequence[Sequence[OutputConstraint]], domain_rows: Sequence[Affine],
                 path: tuple[PathRow, ...], lo: list[Fraction], hi: list[Fraction],
-                center: tuple[Fraction, ...], solver: Solver, stats: BoxStats) -> dict | None:
+                solver: Solver) -> dict | None:
     """The bound leaf of the box, if the kernel's bounds and one exact LP per disjunct prove
     it: the node's rows (closed) and the disjunct's R rows have no common point. Multipliers
     in the kernel's order: domain rows, path rows, the disjunct's nonstrict then strict rows."""
@@ -189,12 +209,12 @@ def _bound_leaf(relaxation: BoxRelaxation, unsafe_rows: list[list[tuple]],
         system = LinearSystem(len(lo), tuple(f for strict, f in bounded if strict),
                               (*domain_rows, *closed_path,
                                *(f for strict, f in bounded if not strict)))
-        stats.lp_calls += 1
         answer = solver.solve(system)
         if not isinstance(answer, Emptiness):
             return None
         proofs.append([format_number(m) for m in (*answer.nonstrict, *answer.strict)])
-    return {"bound": {"witness": [format_number(v) for v in center], "unsafe": proofs}}
+    center = [format_number((a + b) / 2) for a, b in zip(lo, hi)]
+    return {"bound": {"witness": center, "unsafe": proofs}}
 
 
 @dataclass(frozen=True)

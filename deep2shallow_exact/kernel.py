@@ -41,8 +41,9 @@ affine R(x) ≥ c·N(x) + d for each output row, every step an inequality valid 
 multipliers show that the node's rows and one disjunct's R rows have no common point.
 
 Not checked here, and trusted: the Python interpreter, its integers and ``fractions.Fraction``,
-and the modules ``json``, ``re``, ``math``, ``dataclasses`` and ``hashlib`` (the last only
-names the networks in the verdict).
+and the modules ``json``, ``re``, ``math``, ``operator``, ``dataclasses`` and ``hashlib`` (the
+last only names the networks in the verdict), and ``multiprocessing`` with ``signal`` where
+subtrees are checked on several processes.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ import hashlib
 import json
 import multiprocessing
 import re
+import signal
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -92,6 +94,13 @@ _PARALLEL_NODES = 20000
 _Task = tuple[int, int, str, "_Row | None", list, list, list]
 # What a forked worker walks (set just before the fork, so the processes share it unpickled).
 _FORKED: tuple | None = None
+
+
+def _leave_signals_to_the_parent() -> None:
+    # Ctrl-C reaches every process of the terminal; the parent decides, and ends its workers
+    # with SIGTERM (whatever handler of it they inherited).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _walk_task(k: int) -> tuple:
@@ -421,7 +430,8 @@ class _Check:
             global _FORKED
             _FORKED = (self, tree, seen, tasks)
             try:
-                with multiprocessing.get_context("fork").Pool(self.workers) as pool:
+                with multiprocessing.get_context("fork").Pool(
+                        self.workers, initializer=_leave_signals_to_the_parent) as pool:
                     # One subtree at a time: their sizes differ by orders of magnitude.
                     results = pool.map(_walk_task, range(len(tasks)), chunksize=1)
             finally:

@@ -135,10 +135,15 @@ def _node(plain: _Plain) -> OpenNode:
         witness, basis
 
 
-def _start_worker(job: _Job) -> None:
-    # Ctrl-C reaches every process of the terminal; the parent decides what happens.
+def _leave_signals_to_the_parent() -> None:
+    # Ctrl-C reaches every process of the terminal; the parent decides what happens, and ends
+    # its pool's workers with SIGTERM.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _start_worker(job: _Job) -> None:
+    _leave_signals_to_the_parent()
     global _worker_job, _worker_search
     _worker_job, _worker_search = job, job.search()
 
@@ -329,11 +334,13 @@ _FORK_MAPPED: tuple[Callable[[int], Any], list[range]] | None = None
 FORK_MAP_ITEMS = 2000
 
 
-def fork_map(function: Callable[[int], Any], count: int, workers: int) -> list:
-    """[function(k) for k in range(count)], on ``workers`` forked processes where that pays:
-    the children inherit ``function`` and whatever it reads (nothing is pickled but the
-    results), so it may be a closure over large data. In one process without fork."""
-    if workers < 2 or count < FORK_MAP_ITEMS or \
+def fork_map(function: Callable[[int], Any], count: int, workers: int,
+             min_items: int = FORK_MAP_ITEMS) -> list:
+    """[function(k) for k in range(count)], on ``workers`` forked processes where that pays
+    (``min_items`` items or more): the children inherit ``function`` and whatever it reads
+    (nothing is pickled but the results), so it may be a closure over large data. In one
+    process without fork."""
+    if workers < 2 or count < min_items or \
             "fork" not in multiprocessing.get_all_start_methods():
         return [function(k) for k in range(count)]
     global _FORK_MAPPED
@@ -341,7 +348,8 @@ def fork_map(function: Callable[[int], Any], count: int, workers: int) -> list:
     chunks = [range(start, min(start + size, count)) for start in range(0, count, size)]
     _FORK_MAPPED = (function, chunks)
     try:
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
+        with multiprocessing.get_context("fork").Pool(
+                workers, initializer=_leave_signals_to_the_parent) as pool:
             parts = pool.map(_fork_mapped_chunk, range(len(chunks)), chunksize=1)
     finally:
         _FORK_MAPPED = None

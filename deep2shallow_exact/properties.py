@@ -119,7 +119,7 @@ def decide_property(net: Network, prop: VnnlibProperty, backend: str = "auto",
         run.restore(str(checkpoint))
     elif bisect and scope == "open" and domain.bounds.bounded:
         try:
-            top = bisect_boxes(net, prop, solver, box_progress)
+            top = bisect_boxes(net, prop, solver, workers, box_progress)
         except BisectionInterrupted as stop:
             # What the bisection closed is kept; the pieces of the rest are for a later run.
             job.start_from(stop.result.tree, stop.result.open_nodes)

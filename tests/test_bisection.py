@@ -201,3 +201,13 @@ def test_an_interrupted_bisection_resumes_from_its_checkpoint(tmp_path: Path, ca
     assert json.loads(capsys.readouterr().out)["verdict"] == "holds"
     verdict = verify(json.loads(cert.read_text()), (network_to_document(net),))
     assert verdict.valid and verdict.bounded == closed and verdict.pieces >= 1
+
+
+def test_the_worked_example_of_section_11() -> None:
+    page = (Path(__file__).parent.parent / "proofs" / "CERTIFICATE.md").read_text()
+    section = page.split("## 11. Bound leaves", 1)[1]
+    example = json.loads(section.split("```json\n", 1)[1].split("```", 1)[0])
+    verdict = verify(example, (RELU,))
+    assert verdict.valid and verdict.bounded == 1 and "outside the unsafe set" in verdict.claim
+    example["domain"]["inequalities"][1][-1] = 3  # x ≤ 3: relu(3) = 3 reaches y ≥ 2
+    assert not verify(example).valid
