@@ -14,7 +14,8 @@ peak resident memory (benchmarks/convert.py ``run``):
    literature: it holds for network 1_1), then ``deep2shallow verify C --networks NET``;
 3. the same for prop_1.vnnlib.
 
-Reported: regions (pieces checked), LP calls and LP calls per region, the neurons whose sign
+Reported: regions (pieces checked), the bisection's bound leaves and the boxes it handed to the
+piece enumeration (``property``), LP calls and LP calls per region, the neurons whose sign
 the box fixed (``bound_fixed``, each function counted once per process) and their share of all
 sign decisions (bound_fixed / (bound_fixed + splits)), seconds, peak memory, and the verdict.
 """
@@ -67,6 +68,8 @@ def row_of(name: str, result, doc: dict | None, limit: float) -> dict:
         "regions": regions, "partial": (doc or {}).get("partial", False),
         "verdict": (doc or {}).get("verdict"), "lp_calls": lp, "splits": splits,
         "bound_fixed": fixed,
+        "bound_leaves": (doc or {}).get("bisection", {}).get("bound_leaves"),
+        "handed_over": (doc or {}).get("bisection", {}).get("handed_over"),
         "note": "" if doc is not None else (result.err.strip().splitlines() or [""])[-1][:200],
     }
 
@@ -111,8 +114,9 @@ def _num(value: object, digits: int = 1) -> str:
 
 
 def render(doc: dict) -> str:
-    headers = ["run", "status", "verdict", "regions", "s (wall)", "regions/s", "LP calls",
-               "LP/region", "bound-fixed", "bound share", "peak MB", "verify s", "note"]
+    headers = ["run", "status", "verdict", "regions", "bound leaves", "boxes enumerated",
+               "s (wall)", "regions/s", "LP calls", "LP/region", "bound-fixed", "bound share",
+               "peak MB", "certificate MB", "verify s", "note"]
     lines = []
     for r in doc["rows"]:
         regions, wall = r["regions"], r["wall"]
@@ -124,12 +128,13 @@ def render(doc: dict) -> str:
         if r["status"] == "ok" and r["exit"] == 130:
             status = f"stopped at {r['limit']:g} s"
         lines.append([
-            r["run"], status, _num(r["verdict"]), _num(regions), _num(wall),
+            r["run"], status, _num(r["verdict"]), _num(regions), _num(r.get("bound_leaves")),
+            _num(r.get("handed_over")), _num(wall),
             _num(regions / wall if regions and wall else None),
             _num(r["lp_calls"]),
             _num(r["lp_calls"] / regions if r["lp_calls"] and regions else None),
             _num(r["bound_fixed"]), "—" if share is None else f"{100 * share:.0f}%",
-            _num(r["peak_mb"], 0),
+            _num(r["peak_mb"], 0), _num(r.get("certificate_mb")),
             _num(r.get("verify_wall")) + ("" if r.get("verify_valid") in (None, True)
                                           else " INVALID"),
             r["note"]])

@@ -1,16 +1,17 @@
-"""Close a property's box by affine bounds, bisecting it where they are too loose.
+"""Close a property's box by bounds, bisecting it where they are too loose.
 
-Over a box, a finite ReLU network lies between affine bounds (proofs/CERTIFICATE.md section
-11), which turn each row c·y + d of the unsafe set into an affine upper bound R(x); where no
-point of the box satisfies one disjunct's R rows, no input there reaches that disjunct. A box
-that every disjunct misses this way is a bound leaf of the property certificate, closed
-without enumerating its pieces. Otherwise the box is halved across the coordinate that moves
-the nearest-to-closed row the most (the bounds tighten as the box shrinks), and a box on which
-few neurons are still undecided is handed to the piece enumeration.
+Over a box, a finite ReLU network lies between linear relaxations (proofs/CERTIFICATE.md
+section 11), which bound each row c·y + d of the unsafe set from above; where in every
+disjunct some row's bound is below 0, no input of the box reaches the unsafe set. Such a box is
+a bound leaf of the property certificate, closed without enumerating its pieces. Otherwise the
+box is halved across the input that moves the loosest row most (ReluVal's smear: the bounds
+tighten as the box shrinks), and a box on which few neurons are still undecided is handed to
+the piece enumeration.
 
-Floats (NumPy) only propose: a bound leaf is written only after the kernel's own exact bounds
-(:class:`kernel.BoxRelaxation`) and an exact LP have proven it, and a counterexample only after
-exact evaluation.
+Floats (NumPy) only propose: the same bounds in float64, a bound leaf only where they clear 0
+by a margin far above the difference between them and the kernel's exact ones; the trusted
+kernel then checks every bound leaf exactly, in the same run, before "holds" is returned. A
+counterexample is reported only after exact evaluation.
 """
 
 from __future__ import annotations
@@ -24,23 +25,20 @@ import numpy as np
 
 from .affine import Affine
 from .evaluation import evaluate
-from .feasibility import Emptiness, LinearSystem, Solver
-from .formats import network_to_document
 from .formats.vnnlib import OutputConstraint, VnnlibProperty
-from .kernel import BoxRelaxation
 from .network import Network
 from .numbers import Infinity, format_number
-from .parallel import fork_map
 from .search import OpenNode, PathRow
 
 # A box with at most this many neurons of undecided sign goes to the piece enumeration, where
-# it has at most 2^HAND_OVER pieces and usually far fewer; so does a box this many halvings deep.
+# it has at most 2^HAND_OVER pieces and usually far fewer; so does a box this many halvings
+# deep, and one that the bounds miss closing by less than the margin.
 HAND_OVER = 6
 MAX_DEPTH = 60
-# The float bounds must close a box by this margin before the exact ones are computed.
-MARGIN = 1e-9
-# Boxes whose exact proofs are made together (on the workers): about a second of work.
-PROOF_BATCH = 128
+# The float bounds must close a box by this margin, relative to the row's size, for the box to
+# be a bound leaf: the kernel's exact bounds (the same steps, rounded outward on a 2^-64 grid)
+# differ from them by far less.
+MARGIN = 1e-6
 
 
 @dataclass
@@ -48,8 +46,6 @@ class BoxStats:
     boxes: int = 0          # boxes looked at
     bound_leaves: int = 0   # closed by bounds
     handed_over: int = 0    # given to the piece enumeration
-    lp_calls: int = 0
-    exact_failed: int = 0   # float bounds closed it, the exact proof did not
     open_boxes: int = 0     # still to look at
     seconds: float = 0.0
 
@@ -67,37 +63,16 @@ class BoxSearch:
     outputs: tuple[Fraction, ...] | None = None
 
 
-def bisect_boxes(net: Network, prop: VnnlibProperty, solver: Solver, workers: int = 1,
+def bisect_boxes(net: Network, prop: VnnlibProperty,
                  progress: Callable[[BoxStats], None] | None = None) -> BoxSearch:
-    """Bisect the property's box until every part is closed by bounds or handed over. The
-    float bounds pick the parts to close; their exact proofs, which cost far more, are made a
-    batch at a time on ``workers`` processes. On Ctrl-C the parts not yet looked at or not
-    yet proven become open nodes, so nothing is lost."""
+    """Bisect the property's box until every part is closed by bounds or handed over. On
+    Ctrl-C the parts not yet looked at become open nodes, so nothing is lost."""
     started = time.monotonic()
     domain = prop.domain
     lows, highs = _domain_box(prop)
     floats = _FloatNetwork(net, prop.unsafe)
-    relaxation = BoxRelaxation.of_document(network_to_document(net), domain.dim)
-    unsafe_rows = [[(*c.coeffs, c.const) for c in disjunct] for disjunct in prop.unsafe]
     result = BoxSearch([None], [], BoxStats())
     stats = result.stats
-    to_prove: list[tuple[int, tuple[PathRow, ...], list[Fraction], list[Fraction]]] = []
-
-    def prove() -> None:
-        def leaf(k: int) -> dict | None:
-            _, path, lo, hi = to_prove[k]
-            return _bound_leaf(relaxation, unsafe_rows, prop.unsafe, domain.inequalities,
-                               path, lo, hi, solver)
-        for (index, _, _, _), found in zip(to_prove, fork_map(leaf, len(to_prove), workers,
-                                                              min_items=2 * workers)):
-            if found is None:  # then its pieces are enumerated
-                stats.exact_failed += 1
-                continue
-            result.tree[index] = found
-            stats.bound_leaves += 1
-            stats.lp_calls += len(prop.unsafe)
-        to_prove.clear()
-
     # The tree is the state: a node still None is open (to look at, or handed over), and
     # :func:`_open_nodes` finds them from it, also after Ctrl-C at any point of this loop.
     stack: list[tuple[int, tuple[PathRow, ...], list[Fraction], list[Fraction]]] = [
@@ -115,11 +90,11 @@ def bisect_boxes(net: Network, prop: VnnlibProperty, solver: Solver, workers: in
                     result.counterexample, result.outputs = (center, d), outputs  # type: ignore
                     return result
             if look.closed:
-                to_prove.append((index, path, lo, hi))
-                if len(to_prove) >= PROOF_BATCH:
-                    prove()
+                result.tree[index] = {"bound": {"witness": [format_number(v) for v in center]}}
+                stats.bound_leaves += 1
                 continue
-            if look.undecided <= HAND_OVER or len(path) >= MAX_DEPTH:
+            # Near: smaller boxes may well stay within the margin too, all the way down.
+            if look.undecided <= HAND_OVER or look.near or len(path) >= MAX_DEPTH:
                 stats.handed_over += 1
                 continue
             i = look.split
@@ -136,7 +111,6 @@ def bisect_boxes(net: Network, prop: VnnlibProperty, solver: Solver, workers: in
             if progress is not None and stats.boxes % 16 == 0:
                 stats.seconds, stats.open_boxes = time.monotonic() - started, len(stack)
                 progress(stats)
-        prove()
     except KeyboardInterrupt:
         result.open_nodes = _open_nodes(result.tree, lows, highs)
         stats.seconds = time.monotonic() - started
@@ -193,33 +167,10 @@ def _met(unsafe: Sequence[Sequence[OutputConstraint]], outputs: Sequence) -> int
                  if all(c.holds(outputs) for c in disjunct)), None)
 
 
-def _bound_leaf(relaxation: BoxRelaxation, unsafe_rows: list[list[tuple]],
-                unsafe: Sequence[Sequence[OutputConstraint]], domain_rows: Sequence[Affine],
-                path: tuple[PathRow, ...], lo: list[Fraction], hi: list[Fraction],
-                solver: Solver) -> dict | None:
-    """The bound leaf of the box, if the kernel's bounds and one exact LP per disjunct prove
-    it: the node's rows (closed) and the disjunct's R rows have no common point. Multipliers
-    in the kernel's order: domain rows, path rows, the disjunct's nonstrict then strict rows."""
-    row_of = relaxation.over(lo, hi)
-    closed_path = tuple(row.asserted for row in path)
-    proofs = []
-    for rows, disjunct in zip(unsafe_rows, unsafe):
-        bounded = [(c.strict, Affine(tuple(f[:-1]), f[-1]))
-                   for c, f in zip(disjunct, map(row_of, rows))]
-        system = LinearSystem(len(lo), tuple(f for strict, f in bounded if strict),
-                              (*domain_rows, *closed_path,
-                               *(f for strict, f in bounded if not strict)))
-        answer = solver.solve(system)
-        if not isinstance(answer, Emptiness):
-            return None
-        proofs.append([format_number(m) for m in (*answer.nonstrict, *answer.strict)])
-    center = [format_number((a + b) / 2) for a, b in zip(lo, hi)]
-    return {"bound": {"witness": center, "unsafe": proofs}}
-
-
 @dataclass(frozen=True)
 class _Look:
     closed: bool                # the float bounds close every disjunct, with MARGIN
+    near: bool                  # they close the first one that is not closed, without it
     undecided: int              # neurons whose sign the float bounds leave open
     split: int                  # the coordinate to halve
     center_meets: int | None    # a disjunct the float output at the center meets
@@ -246,42 +197,55 @@ class _FloatNetwork:
         lower = upper = np.hstack([np.eye(n), np.zeros((n, 1))])
         undecided = 0
         masks = []
-        for w, b in self.hidden:
+        lines: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+        for k, (w, b) in enumerate(self.hidden):
             wp, wn = np.maximum(w, 0), np.minimum(w, 0)
             lz, uz = wp @ lower + wn @ upper, wp @ upper + wn @ lower
             lz[:, -1] += b
             uz[:, -1] += b
-            l_min, l_max = _extent(lz, lo, hi)
-            u_min, u_max = _extent(uz, lo, hi)
-            dead, alive = u_max <= 0, l_min >= 0
-            undecided += int(np.count_nonzero(~dead & ~alive))
-            masks.append((alive, ~dead & ~alive))
-            # Upper: the chord over [u_min, u_max] where U crosses 0.
-            cross = (u_min < 0) & (u_max > 0)
-            slope = np.where(cross, u_max / np.where(cross, u_max - u_min, 1), 1.0)
-            upper = uz * slope[:, None]
-            upper[:, -1] -= np.where(cross, slope * u_min, 0.0)
-            upper[u_max <= 0] = 0.0
-            # Lower: λ·L, λ = max L / (max L − min L), where L crosses 0.
-            cross = (l_min < 0) & (l_max > 0)
-            lam = np.where(cross, l_max / np.where(cross, l_max - l_min, 1), 1.0)
-            lower = lz * lam[:, None]
-            lower[l_max <= 0] = 0.0
-            upper[dead], lower[dead] = 0.0, 0.0
-        open_rows = None
+            least, most = _extent(lz, lo, hi)[0], _extent(uz, lo, hi)[1]
+            cross = (least < 0) & (most > 0)
+            if k and cross.any():  # back-substitution through the lines below
+                most[cross] = np.minimum(most[cross], self._most(
+                    lines, w[cross], b[cross], lo, hi))
+                least[cross] = np.maximum(least[cross], -self._most(
+                    lines, -w[cross], -b[cross], lo, hi))
+            dead, alive = most <= 0, least >= 0
+            cross = ~dead & ~alive
+            undecided += int(np.count_nonzero(cross))
+            masks.append((alive, cross))
+            width = np.where(cross, most - least, 1.0)
+            a = np.where(cross, most / width, np.where(alive, 1.0, 0.0))
+            intercept = np.where(cross, -a * least, 0.0)
+            lines.append((a, intercept, a.copy(), np.maximum(most, 0)))
+            upper = uz * a[:, None]
+            upper[:, -1] += intercept
+            lower = lz * a[:, None]
+        open_rows, near = None, False
         for cw, cb in self.rows:
-            pos, neg = np.maximum(cw, 0), np.minimum(cw, 0)
-            r = pos @ upper + neg @ lower
-            r[:, -1] += cb
-            top = _extent(r, lo, hi)[1]
-            if np.min(top) >= -MARGIN:
-                open_rows = cw  # a disjunct the bounds do not close: every row is open
+            top = np.min(self._most(lines, cw, cb, lo, hi))
+            if top >= -MARGIN * (1 + np.abs(cw).sum()):
+                open_rows, near = cw, top < 0  # a disjunct the bounds do not close
                 break
-        if open_rows is None:  # closed: halve the widest side if the exact proof fails
+        if open_rows is None:  # closed: then the split is not used
             split = int(np.argmax(hi - lo))
         else:
             split = int(np.argmax(self._smear(open_rows, masks) * (hi - lo)))
-        return _Look(open_rows is None, undecided, split, self._meets((lo + hi) / 2))
+        return _Look(open_rows is None, near, undecided, split, self._meets((lo + hi) / 2))
+
+    def _most(self, lines: list, t: np.ndarray, const: np.ndarray, lo: np.ndarray,
+              hi: np.ndarray) -> np.ndarray:
+        """Upper bounds over the box of the rows t·h + const, h the outputs of the last
+        hidden layer in ``lines``: back-substitution, as the kernel's ``_Relaxed.most``."""
+        t, const = t.copy(), const.astype(float).copy()
+        for (a, intercept, lam, _), (w, b) in zip(reversed(lines),
+                                                  reversed(self.hidden[:len(lines)])):
+            positive = t > 0
+            const += np.where(positive, t, 0.0) @ intercept
+            t = np.where(positive, t * a, t * lam)
+            const += t @ b
+            t = t @ w
+        return np.where(t > 0, t * hi, t * lo).sum(axis=1) + const
 
     def _smear(self, rows: np.ndarray, masks: list[tuple[np.ndarray, np.ndarray]]
                ) -> np.ndarray:

@@ -36,9 +36,9 @@ disjunct of U Motzkin multipliers show that no point of P has Y(x) in it — of 
 scope "open", which needs N to be a finite ReLU network: every point of D is then in the closure
 of some piece (the pieces are dense in D), where N = Y by continuity. A bound leaf (version 5,
 finite ReLU networks) closes a node without its pieces: over the box B that the node's
-one-coordinate rows give, which holds the node, the rules of CERTIFICATE.md section 11 give
-affine R(x) ≥ c·N(x) + d for each output row, every step an inequality valid on all of B; the
-multipliers show that the node's rows and one disjunct's R rows have no common point.
+one-coordinate rows give, which holds the node, the rules of CERTIFICATE.md section 11 give a
+number R ≥ c·N(x) + d for each output row, every step an inequality valid on all of B; in each
+disjunct some row has R < 0, so no point of B is in it.
 
 Not checked here, and trusted: the Python interpreter, its integers and ``fractions.Fraction``,
 and the modules ``json``, ``re``, ``math``, ``operator``, ``dataclasses`` and ``hashlib`` (the
@@ -686,11 +686,12 @@ class _Check:
                       ".piece.unsafe")
 
     def _bound(self, value: object, rows: list[_Row]) -> None:
-        """No point of the node's box B has its output in a disjunct: over B the network lies
-        between affine bounds (section 11), which turn each output row c·y + d into an affine
-        upper bound R(x) of it; Motzkin multipliers show that the node's rows and R ≥ 0 (> 0
-        for a strict row) of one disjunct cannot all hold."""
+        """No point of the node's box B has its output in a disjunct: over B, section 11's
+        bounds give a number R ≥ c·N(x) + d for each output row, and in every disjunct some
+        row has R < 0 (R ≤ 0 for a strict row), so it fails at every point of B."""
         leaf = _object(value, ".bound")
+        if set(leaf) != {"witness"}:
+            raise _Reject('a bound leaf has exactly the key "witness"', ".bound")
         self._witness(leaf, rows, ".bound")
         lows, highs = _box(rows, self.n)
         if None in lows or None in highs:
@@ -698,9 +699,12 @@ class _Check:
                           "domain's or the path's one-coordinate rows", ".bound")
         if self.relaxation is None:
             self.relaxation = BoxRelaxation(self.networks[0], self.n)
-        row_of = self.relaxation.over(lows, highs)  # type: ignore[arg-type]
-        self._exclude(_get(leaf, "unsafe", ".bound."), rows, row_of,
-                      "bounded over the node's box", ".bound.unsafe")
+        bound = self.relaxation.over(lows, highs)  # type: ignore[arg-type]
+        for d, (nonstrict, strict) in enumerate(self.unsafe):
+            if not any(bound(c) < 0 for c in nonstrict) and \
+                    not any(bound(c) <= 0 for c in strict):
+                raise _Reject(f"over the node's box no row of unsafe[{d}] is bounded below 0 "
+                              "(section 11)", ".bound")
 
     def _exclude(self, proofs: object, rows: list[_Row], row_of: Callable[[Affine], Affine],
                  origin: str, where: str) -> None:
@@ -1212,15 +1216,18 @@ def _wait(functions: list, signs: _Signs, kind: str = "one") -> _Wait:
 # outward, so that their numbers stay about that size instead of growing layer by layer.
 GRID_BITS = 64
 _GRID = 1 << GRID_BITS
+_G2 = _GRID * _GRID
 
 
 @dataclass(frozen=True)
 class _IntLayer:
-    """A finite layer over the common denominator q of its numbers: row j of W is
-    (positive_j + negative_j) / q, split by sign and dense; the bias is bias / q."""
+    """A finite layer over the common denominator q of its numbers: W = weights / q (dense
+    rows, also split by sign, and by column), b = bias / q."""
 
     positive: tuple[tuple[int, ...], ...]
     negative: tuple[tuple[int, ...], ...]
+    columns: tuple[tuple[int, ...], ...]
+    weights: tuple[tuple[int, ...], ...]
     bias: tuple[int, ...]
     q: int
 
@@ -1231,30 +1238,28 @@ class _IntLayer:
         for weights, b in rows:
             for v in (b, *weights.values()):
                 q = q * v.denominator // gcd(q, v.denominator)
-        positive, negative = [], []
+        dense = []
         for weights, _ in rows:
-            dense = [0] * width
+            line = [0] * width
             for c, w in weights.items():
-                dense[c] = w.numerator * (q // w.denominator)
-            positive.append(tuple(max(v, 0) for v in dense))
-            negative.append(tuple(min(v, 0) for v in dense))
-        return _IntLayer(tuple(positive), tuple(negative),
+                line[c] = w.numerator * (q // w.denominator)
+            dense.append(tuple(line))
+        return _IntLayer(tuple(tuple(max(v, 0) for v in r) for r in dense),
+                         tuple(tuple(min(v, 0) for v in r) for r in dense),
+                         tuple(zip(*dense)), tuple(dense),
                          tuple(b.numerator * (q // b.denominator) for _, b in rows), q)
 
 
-def _int_layer(layer: _Layer, width: int) -> _IntLayer:
-    return _IntLayer.of_rows([(dict(row), b) for row, b in zip(layer.rows, layer.bias)], width)
-
-
 class BoxRelaxation:
-    """Section 11's affine bounds of one finite ReLU network over boxes. The kernel checks
-    bound leaves with it; the (untrusted) search that writes them calls it too, so that the
-    rows it proves infeasible are the rows this kernel will build."""
+    """Section 11's bounds of one finite ReLU network over boxes. The kernel checks bound
+    leaves with it; the (untrusted) search that writes them may call it too."""
 
     def __init__(self, net: _Network, n: int) -> None:
         self.n = n
         self.last = net.layers[-1]
-        self.layers = [_int_layer(layer, len(net.layers[i - 1].bias) if i else n)
+        self.layers = [_IntLayer.of_rows([(dict(row), b) for row, b in zip(layer.rows,
+                                                                            layer.bias)],
+                                         len(net.layers[i - 1].bias) if i else n)
                        for i, layer in enumerate(net.layers[:-1])]
         self.rows: dict[Affine, _IntLayer] = {}  # output rows over the last layer's inputs
 
@@ -1265,27 +1270,116 @@ class BoxRelaxation:
             raise _Reject("bounds over a box are for finite ReLU networks", "network")
         return BoxRelaxation(net, n)
 
-    def over(self, lows: list[Fraction], highs: list[Fraction]) -> Callable[[Affine], Affine]:
+    def over(self, lows: list[Fraction], highs: list[Fraction]) -> Callable[[Affine], int]:
         """For the box lows ≤ x ≤ highs: the map from an output row c·y + d (the tuple
-        (c_1, ..., c_m, d)) to an affine R(x) ≥ c·N(x) + d at every x of the box."""
+        (c_1, ..., c_m, d)) to an integer R with R/G² ≥ c·N(x) + d at every x of the box."""
         # The grid box holds the box: lower ends rounded down, upper ends up.
         lo = [v.numerator * _GRID // v.denominator for v in lows]
         hi = [-(-v.numerator * _GRID // v.denominator) for v in highs]
-        lower, upper = _relaxation(self.layers, lo, hi, self.n)
-        lcols, ucols = list(zip(*lower)), list(zip(*upper))
+        relaxed = _Relaxed(self.layers, lo, hi, self.n)
 
-        def row_bound(c: Affine) -> Affine:
-            """y = W h + b is the last layer and L ≤ h ≤ U, so c·y + d = (c W)·h + c·b + d
-            is at most R, each h_j bounded by U_j where (c W)_j > 0 and by L_j where < 0."""
+        def row_bound(c: Affine) -> Fraction:
             if c not in self.rows:
-                self.rows[c] = _IntLayer.of_rows([_combined(c, self.last)], len(lower))
+                width = len(self.layers[-1].bias) if self.layers else self.n
+                self.rows[c] = _IntLayer.of_rows([_combined(c, self.last)], width)
             row = self.rows[c]
-            pos, neg = row.positive[0], row.negative[0]
-            total = [sum(map(mul, pos, uc)) + sum(map(mul, neg, lc))
-                     for lc, uc in zip(lcols, ucols)]
-            total[-1] += row.bias[0] * _GRID
-            return tuple(Fraction(t, _GRID * row.q) for t in total)
+            return relaxed.most(len(self.layers), list(row.weights[0]), row.q,
+                                Fraction(row.bias[0], row.q))
         return row_bound
+
+
+class _Relaxed:
+    """The relaxation of every hidden neuron over one grid box lo/G ≤ x ≤ hi/G (G = _GRID):
+    from bounds l ≤ z ≤ u of its pre-activation z, the lines ReLU(z) ≤ (a·z + b)/G and
+    ReLU(z) ≥ λ·z/G, which hold wherever l ≤ z ≤ u (section 11, item 3). The bounds l, u (G²
+    times them, integers) come from affine forms L ≤ z ≤ U carried forward layer by layer
+    (item 2), tightened by back-substitution (:meth:`most`, item 4) for each neuron they
+    leave undecided."""
+
+    def __init__(self, layers: list[_IntLayer], lo: list[int], hi: list[int], n: int) -> None:
+        self.layers, self.lo, self.hi = layers, lo, hi
+        self.lines: list[tuple[list[int], list[int], list[int], list[int]]] = []  # a, b, λ, u⁺
+        lower = upper = [[_GRID if k == i else 0 for k in range(n + 1)] for i in range(n)]
+        for k, layer in enumerate(layers):
+            keep_l = _picker([i for i, f in enumerate(lower) if any(f)])
+            keep_u = _picker([i for i, f in enumerate(upper) if any(f)])
+            lcols = list(zip(*keep_l(lower))) or [()] * (n + 1)
+            ucols = list(zip(*keep_u(upper))) or [()] * (n + 1)
+            # One sum per coordinate: weights (w⁺ on L, w⁻ on U) against the columns (L, U).
+            cols = [lc + uc for lc, uc in zip(lcols, ucols)]
+            forms_l, forms_u, a, b, lam, top = [], [], [], [], [], []
+            for j, (pos, neg, bias) in enumerate(zip(layer.positive, layer.negative,
+                                                     layer.bias)):
+                to_low, to_top = keep_l(pos) + keep_u(neg), keep_l(neg) + keep_u(pos)
+                low = [sum(map(mul, to_low, col)) for col in cols]
+                high = [sum(map(mul, to_top, col)) for col in cols]
+                low[n] += bias * _GRID
+                high[n] += bias * _GRID
+                form_l, form_u = _outward(low, layer.q, lo, -1), _outward(high, layer.q, hi, 1)
+                least, most = _least(form_l, lo, hi), -_least([-c for c in form_u], lo, hi)
+                if k and least < 0 < most:  # back-substitution through the lines below
+                    row = list(layer.weights[j])
+                    most = min(most, self.most(k, row, layer.q, Fraction(bias, layer.q)))
+                    least = max(least, -self.most(k, [-w for w in row], layer.q,
+                                                  Fraction(-bias, layer.q)))
+                slope, intercept, under = _lines(least, most)
+                a.append(slope)
+                b.append(intercept)
+                lam.append(under)
+                top.append(max(most, 0))
+                if slope == _GRID and intercept == 0:  # z ≥ 0 on the box: ReLU(z) = z
+                    forms_l.append(form_l)
+                    forms_u.append(form_u)
+                    continue
+                above = [slope * c for c in form_u]
+                above[-1] += intercept * _GRID
+                forms_u.append(_outward(above, _GRID, hi, 1))
+                forms_l.append(_outward([under * c for c in form_l], _GRID, lo, -1))
+            self.lines.append((a, b, lam, top))
+            lower, upper = forms_l, forms_u
+
+    def most(self, k: int, t: list[int], s: int, const: Fraction) -> int:
+        """G² times a number ≥ Σ_i (t_i / s)·h_i + const at every x of the box, h the
+        outputs of hidden layer k (k = 0: the inputs x). Down from layer k: the coefficients
+        are rounded down onto the grid, t_i/s = C_i/G + e_i with e_i ≥ 0, and e_i·h_i ≤
+        e_i·max h_i as h_i ≥ 0; each h_i is replaced by its line above where C_i > 0, below
+        where C_i < 0; then z = W h' + b by the layer's weights. Constants are kept over G²,
+        rounded up."""
+        total = _ceil(const * _G2)
+        while k > 0:
+            a, b, lam, top = self.lines[k - 1]
+            layer = self.layers[k - 1]
+            coeffs, rests = zip(*(divmod(c * _GRID, s) for c in t))
+            lifted = [g * (a[i] if g > 0 else lam[i]) for i, g in enumerate(coeffs)]
+            total += -(-sum(map(mul, rests, top)) // (s * _GRID)) + \
+                sum(g * b[i] for i, g in enumerate(coeffs) if g > 0) + \
+                -(-sum(map(mul, lifted, layer.bias)) // layer.q)
+            used = _picker([i for i, g in enumerate(lifted) if g])  # most are 0 on a small box
+            lifted = used(lifted)
+            t = [sum(map(mul, lifted, used(col))) for col in layer.columns]
+            s = _G2 * layer.q
+            k -= 1
+        at_ends = sum(c * (h if c > 0 else low) for c, low, h in zip(t, self.lo, self.hi))
+        return total + -(-at_ends * _GRID // s)
+
+
+def _lines(least: int, most: int) -> tuple[int, int, int]:
+    """(a, b, λ) over G: ReLU(z) ≤ (a·z + b)/G and ReLU(z) ≥ λ·z/G wherever l ≤ z ≤ u, for
+    l = least/G², u = most/G². Undecided (l < 0 < u): the chord through (l, 0) and (u, u),
+    its slope rounded up and b the least intercept that keeps the line on or above ReLU at
+    l and at u (so between them: ReLU is convex); λ the chord's slope rounded down, in
+    [0, 1), and λ·z ≤ ReLU(z) for every z."""
+    if most <= 0:
+        return 0, 0, 0
+    if least >= 0:
+        return _GRID, 0, _GRID
+    a = -(-most * _GRID // (most - least))
+    b = -(-max(-a * least, (_GRID - a) * most) // _G2)
+    return a, b, most * _GRID // (most - least)
+
+
+def _ceil(v: Fraction) -> int:
+    return -(-v.numerator // v.denominator)
 
 
 def _combined(c: Affine, last: _Layer) -> tuple[dict[int, Fraction], Fraction]:
@@ -1298,38 +1392,6 @@ def _combined(c: Affine, last: _Layer) -> tuple[dict[int, Fraction], Fraction]:
             for j, w in last.rows[r]:
                 v[j] = v.get(j, _ZERO) + cr * w  # type: ignore[operator]
     return v, const
-
-
-def _relaxation(layers: list[_IntLayer], lo: list[int], hi: list[int], n: int
-                ) -> tuple[list[list[int]], list[list[int]]]:
-    """Affine forms L_j ≤ h_j(x) ≤ U_j for the outputs h_j of the last of ``layers`` (each
-    followed by ReLU), at every x of the grid box lo/G ≤ x ≤ hi/G: integers over G = _GRID,
-    the form [a_1, ..., a_n, c] standing for (a·x + c) / G. The input x_i is bounded by
-    itself; an affine layer bounds Σ_k w_k h_k + b by L_k where w_k > 0 and by U_k where
-    w_k < 0 (and the other way round above), rounded outward to the grid; ReLU as
-    :func:`_relu_bounds`. (Sums skip the inputs whose bound is 0: most of them, on a small
-    box.)"""
-    lower = upper = [[_GRID if k == i else 0 for k in range(n + 1)] for i in range(n)]
-    for layer in layers:
-        keep_l = _picker([i for i, f in enumerate(lower) if any(f)])
-        keep_u = _picker([i for i, f in enumerate(upper) if any(f)])
-        lcols = list(zip(*keep_l(lower))) or [()] * (n + 1)
-        ucols = list(zip(*keep_u(upper))) or [()] * (n + 1)
-        # One sum per coordinate: weights (w⁺ on L, w⁻ on U) against the columns (L, U).
-        cols = [lc + uc for lc, uc in zip(lcols, ucols)]
-        new_lower, new_upper = [], []
-        for pos, neg, b in zip(layer.positive, layer.negative, layer.bias):
-            to_low, to_top = keep_l(pos) + keep_u(neg), keep_l(neg) + keep_u(pos)
-            low = [sum(map(mul, to_low, col)) for col in cols]
-            top = [sum(map(mul, to_top, col)) for col in cols]
-            low[n] += b * _GRID
-            top[n] += b * _GRID
-            form_l, form_u = _relu_bounds(_outward(low, layer.q, lo, -1),
-                                          _outward(top, layer.q, hi, 1), lo, hi)
-            new_lower.append(form_l)
-            new_upper.append(form_u)
-        lower, upper = new_lower, new_upper
-    return lower, upper
 
 
 def _picker(indices: list[int]) -> Callable[[Sequence], tuple]:
@@ -1355,35 +1417,6 @@ def _least(f: list[int], lo: list[int], hi: list[int]) -> int:
     """G² times the least value of the form f over the grid box."""
     return sum(a * (low if a > 0 else high) for a, low, high in zip(f, lo, hi) if a) + \
         f[-1] * _GRID
-
-
-def _relu_bounds(lower: list[int], upper: list[int], lo: list[int], hi: list[int]
-                 ) -> tuple[list[int], list[int]]:
-    """Bounds of ReLU(z) from L ≤ z ≤ U on the box. ReLU is monotone, so ReLU(L) ≤ ReLU(z) ≤
-    ReLU(U). Above: 0 if U ≤ 0 on the box, U if U ≥ 0 there, else the chord a·t + b of ReLU
-    over [min U, max U] (a line on or above ReLU at both ends lies above it between them, as
-    ReLU is convex), at t = U(x); a is rounded up and b chosen for that a. Below: 0 if L ≤ 0,
-    L if L ≥ 0, else λ·L with λ = max L / (max L − min L) rounded down, in [0, 1): λ·t ≤
-    ReLU(t) for every t."""
-    zero = [0] * len(lower)
-    top = -_least([-a for a in upper], lo, hi)
-    if top <= 0:
-        return zero, zero
-    low = _least(lower, lo, hi)
-    if low >= 0:
-        return lower, upper
-    upper_low = _least(upper, lo, hi)
-    if upper_low < 0:
-        a = -(-top * _GRID // (top - upper_low))
-        b = max(-a * upper_low, (_GRID - a) * top)  # G³ times the intercept
-        chord = [a * c for c in upper]
-        chord[-1] += -(-b // _GRID)
-        upper = _outward(chord, _GRID, hi, 1)
-    lower_top = -_least([-a for a in lower], lo, hi)
-    if lower_top <= 0:
-        return zero, upper
-    lam = lower_top * _GRID // (lower_top - low)
-    return _outward([lam * c for c in lower], _GRID, lo, -1), upper
 
 
 def _box(rows: list[_Row], n: int) -> tuple[list[Fraction | None], list[Fraction | None]]:

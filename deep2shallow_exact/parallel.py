@@ -334,13 +334,11 @@ _FORK_MAPPED: tuple[Callable[[int], Any], list[range]] | None = None
 FORK_MAP_ITEMS = 2000
 
 
-def fork_map(function: Callable[[int], Any], count: int, workers: int,
-             min_items: int = FORK_MAP_ITEMS) -> list:
-    """[function(k) for k in range(count)], on ``workers`` forked processes where that pays
-    (``min_items`` items or more): the children inherit ``function`` and whatever it reads
-    (nothing is pickled but the results), so it may be a closure over large data. In one
-    process without fork."""
-    if workers < 2 or count < min_items or \
+def fork_map(function: Callable[[int], Any], count: int, workers: int) -> list:
+    """[function(k) for k in range(count)], on ``workers`` forked processes where that pays:
+    the children inherit ``function`` and whatever it reads (nothing is pickled but the
+    results), so it may be a closure over large data. In one process without fork."""
+    if workers < 2 or count < FORK_MAP_ITEMS or \
             "fork" not in multiprocessing.get_all_start_methods():
         return [function(k) for k in range(count)]
     global _FORK_MAPPED

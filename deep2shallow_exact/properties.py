@@ -77,7 +77,6 @@ class PropertyResult:
             doc["bisection"] = {"boxes": self.boxes.boxes,
                                 "bound_leaves": self.boxes.bound_leaves,
                                 "handed_over": self.boxes.handed_over,
-                                "lp_calls": self.boxes.lp_calls,
                                 "seconds": round(self.boxes.seconds, 3)}
         if self.certificate is not None:
             doc["certificate_nodes"] = len(self.certificate["tree"])
@@ -119,17 +118,16 @@ def decide_property(net: Network, prop: VnnlibProperty, backend: str = "auto",
         run.restore(str(checkpoint))
     elif bisect and scope == "open" and domain.bounds.bounded:
         try:
-            top = bisect_boxes(net, prop, solver, workers, box_progress)
+            top = bisect_boxes(net, prop, box_progress)
         except BisectionInterrupted as stop:
             # What the bisection closed is kept; the pieces of the rest are for a later run.
             job.start_from(stop.result.tree, stop.result.open_nodes)
             run.boxes = stop.result.stats
             if checkpoint is not None:
                 write_json_atomically(run.checkpoint(), checkpoint)
-            return PropertyResult("undecided", scope, 0, stop.result.stats.lp_calls,
-                                  stats=job.stats, boxes=stop.result.stats)
+            return PropertyResult("undecided", scope, 0, 0, stats=job.stats,
+                                  boxes=stop.result.stats)
         run.boxes = top.stats
-        run.lp_calls = top.stats.lp_calls
         if top.counterexample is not None:
             point, d = top.counterexample
             return _violated(net, prop, point, d, scope, 0, run.lp_calls, job, top.stats)

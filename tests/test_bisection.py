@@ -31,19 +31,19 @@ RELU = {"format": "deep2shallow-exact/network", "version": 1, "kind": "relu",
         "layers": [{"weights": [["1"]], "bias": ["0"]}, {"weights": [["1"]], "bias": ["0"]}]}
 
 
-def bound_cert(multipliers: list, upper: str = "1", witness: str = "0") -> dict:
+def bound_cert(upper: str = "1", witness: str = "0") -> dict:
     """relu(x) on [−1, upper], unsafe y ≥ 2, closed by one bound leaf at the root. Over
-    [−1, 1] the chord of ReLU is (x + 1)/2, so R(x) = (x + 1)/2 − 2 and the rows are
-    x + 1 ≥ 0, −x + 1 ≥ 0, R ≥ 0: ½·(−x + 1) + 1·R = −1 < 0."""
+    [−1, 1] the neuron's z = x lies in [−1, 1], the chord of ReLU there is (x + 1)/2, so
+    y − 2 ≤ (x + 1)/2 − 2 ≤ −1 < 0 on the box."""
     return {"format": "deep2shallow-exact/certificate", "version": 5, "claim": "property",
             "networks": [copy.deepcopy(RELU)],
             "domain": {"dim": 1, "inequalities": [["1", "1"], ["-1", upper]], "equalities": []},
             "scope": "open", "unsafe": [{"nonstrict": [["1", "-2"]], "strict": []}],
-            "tree": [{"bound": {"witness": [witness], "unsafe": [multipliers]}}]}
+            "tree": [{"bound": {"witness": [witness]}}]}
 
 
 def test_a_hand_worked_bound_leaf_is_accepted() -> None:
-    verdict = verify(bound_cert(["0", "1/2", "1"]), (RELU,))
+    verdict = verify(bound_cert(), (RELU,))
     assert verdict.valid, verdict.reason
     assert (verdict.bounded, verdict.pieces, verdict.nodes) == (1, 0, 1)
     assert "outside the unsafe set" in verdict.claim and verdict.scope == "open"
@@ -57,26 +57,32 @@ def refused(doc: dict) -> str:
 
 
 def test_changes_to_a_bound_leaf_are_refused() -> None:
-    refused(bound_cert(["0", "1/4", "1"]))              # a weakened multiplier
-    refused(bound_cert(["0", "1/2", "1"], upper="4"))   # the box widened: relu(4) = 4 ≥ 2
-    assert "witness" in refused(bound_cert(["0", "1/2", "1"], witness="3"))
-    doc = bound_cert(["0", "1/2", "1"])
+    # The box widened to x ≤ 3: relu(3) = 3 ≥ 2. On x ≤ 2.5 the bound is (2.5/3.5)(x + 1) − 2,
+    # 1/2 at x = 2.5: not below 0, although no point reaches y ≥ 2 but x ≥ 2.
+    assert "no row of unsafe[0]" in refused(bound_cert(upper="3"))
+    assert "witness" in refused(bound_cert(witness="3"))
+    doc = bound_cert()
     doc["version"] = 4
     assert "version 5" in refused(doc)
-    doc = bound_cert(["0", "1/2", "1"])
+    doc = bound_cert()
     doc["networks"][0]["layers"][0]["bias"][0] = "-inf"
     assert "finite ReLU" in refused(doc)
-    doc = bound_cert(["0", "1/2", "1"])
+    doc = bound_cert()
     doc["domain"]["inequalities"].pop()  # x ≤ 1 dropped: the box is unbounded
-    doc["tree"][0]["bound"]["unsafe"] = [["0", "1"]]
     assert "bounded" in refused(doc)
-    doc = bound_cert(["0", "1/2", "1"])
+    doc = bound_cert()
     doc["unsafe"][0]["nonstrict"][0][-1] = "-1/2"  # y ≥ 1/2, which x = 1/2 reaches
     refused(doc)
+    doc = bound_cert()
+    doc["unsafe"].append({"nonstrict": [["-1", "0"]], "strict": []})  # y ≤ 0: x = 0 reaches it
+    assert "unsafe[1]" in refused(doc)
+    doc = bound_cert()
+    doc["tree"][0]["bound"]["unsafe"] = [["1"]]
+    assert "exactly the key" in refused(doc)
 
 
 def test_a_bound_leaf_belongs_to_a_property_certificate() -> None:
-    doc = bound_cert(["0", "1/2", "1"])
+    doc = bound_cert()
     doc["claim"] = "equal"
     doc["networks"].append(copy.deepcopy(RELU))
     del doc["unsafe"]
@@ -102,8 +108,7 @@ def test_the_bounds_hold_at_every_point_of_the_box(net: ReluNetwork, corner: tup
     for t in fractions:
         x = [lo + ti * (hi - lo) for lo, ti, hi in zip(lows, t, highs)]
         y = evaluate(net, x)
-        value = row[0] * y[0] + row[1] * y[1] + row[2]
-        assert value <= bound[0] * x[0] + bound[1] * x[1] + bound[2]
+        assert row[0] * y[0] + row[1] * y[1] + row[2] <= F(bound, 2**128)
 
 
 def convex_net(seed: int, width: int = 10) -> ReluNetwork:
