@@ -1251,8 +1251,9 @@ class _IntLayer:
 
 
 class BoxRelaxation:
-    """Section 11's bounds of one finite ReLU network over boxes. The kernel checks bound
-    leaves with it; the (untrusted) search that writes them may call it too."""
+    """Section 11's bounds of one finite ReLU network over boxes, with which the kernel checks
+    bound leaves (the search proposes them with the same steps in floating point,
+    ``bisection._FloatNetwork``; the tests check these against exact evaluation)."""
 
     def __init__(self, net: _Network, n: int) -> None:
         self.n = n
