@@ -27,7 +27,7 @@ from .affine import Affine
 from .evaluation import evaluate
 from .formats.vnnlib import OutputConstraint, VnnlibProperty
 from .network import Network
-from .numbers import Infinity, format_number
+from .numbers import format_number
 from .search import OpenNode, PathRow
 
 # A box with at most this many neurons of undecided sign goes to the piece enumeration, where
@@ -84,8 +84,8 @@ def bisect_boxes(net: Network, prop: VnnlibProperty,
             center = tuple((a + b) / 2 for a, b in zip(lo, hi))
             look = floats.look(np.array(lo, dtype=float), np.array(hi, dtype=float))
             if look.center_meets is not None:
-                outputs = evaluate(net, center)
-                d = _met(prop.unsafe, outputs)
+                outputs = evaluate(net, center)  # finite: a finite ReLU network
+                d = prop.disjunct_met(outputs)  # type: ignore[arg-type]
                 if d is not None:
                     result.counterexample, result.outputs = (center, d), outputs  # type: ignore
                     return result
@@ -160,13 +160,6 @@ class BisectionInterrupted(KeyboardInterrupt):
         self.result = result
 
 
-def _met(unsafe: Sequence[Sequence[OutputConstraint]], outputs: Sequence) -> int | None:
-    if any(isinstance(v, Infinity) for v in outputs):
-        return None
-    return next((d for d, disjunct in enumerate(unsafe)
-                 if all(c.holds(outputs) for c in disjunct)), None)
-
-
 @dataclass(frozen=True)
 class _Look:
     closed: bool                # the float bounds close every disjunct, with MARGIN
@@ -190,7 +183,6 @@ class _FloatNetwork:
             c = np.array([[float(a) for a in con.coeffs] for con in disjunct])
             d = np.array([float(con.const) for con in disjunct])
             self.rows.append((c @ w_last, c @ b_last + d))
-        self.net_layers = layers
 
     def look(self, lo: np.ndarray, hi: np.ndarray) -> _Look:
         n = len(lo)

@@ -674,16 +674,23 @@ class _Check:
         signs, states = frame
         program = self.programs[0]
         maps = program.outputs(program.settle(states[0], signs), signs)
-
-        def at_piece(c: Affine) -> Affine:
-            f = [_ZERO] * self.n + [c[-1]]
-            for k, ck in enumerate(c[:-1]):
-                if ck:
-                    _add(f, ck, maps[k])
-            self.spend(self.outputs * (self.n + 1))
-            return tuple(f)
-        self._exclude(_get(piece, "unsafe", ".piece."), rows, at_piece, "at this piece",
-                      ".piece.unsafe")
+        proofs = _get(piece, "unsafe", ".piece.")
+        if not isinstance(proofs, list) or len(proofs) != len(self.unsafe):
+            raise _Reject(f"unsafe must hold one list of multipliers per disjunct "
+                          f"({len(self.unsafe)})", ".piece.unsafe")
+        if self.scope == "open":  # the closure: every point of it is a limit of the piece
+            rows = [_Row("≥", row.f, row.origin) if row.kind == ">" else row for row in rows]
+        for d, ((nonstrict, strict), proof) in enumerate(zip(self.unsafe, proofs)):
+            extra = []
+            for kind, part, name in (("≥", nonstrict, "nonstrict"), (">", strict, "strict")):
+                for r, c in enumerate(part):
+                    f = [_ZERO] * self.n + [c[-1]]
+                    for k, ck in enumerate(c[:-1]):
+                        if ck:
+                            _add(f, ck, maps[k])
+                    self.spend(self.outputs * (self.n + 1))
+                    extra.append(_Row(kind, tuple(f), f"unsafe[{d}].{name}[{r}] at this piece"))
+            self._empty(proof, rows + extra, f".piece.unsafe[{d}]")
 
     def _bound(self, value: object, rows: list[_Row]) -> None:
         """No point of the node's box B has its output in a disjunct: over B, section 11's
@@ -705,23 +712,6 @@ class _Check:
                     not any(bound(c) <= 0 for c in strict):
                 raise _Reject(f"over the node's box no row of unsafe[{d}] is bounded below 0 "
                               "(section 11)", ".bound")
-
-    def _exclude(self, proofs: object, rows: list[_Row], row_of: Callable[[Affine], Affine],
-                 origin: str, where: str) -> None:
-        """For each disjunct, multipliers (``proofs[d]``) that show the node's rows and the
-        disjunct's rows, each c·y + d ≥ 0 turned into ``row_of(c)`` ≥ 0 over x, to have no
-        common point — of the node's closure in scope open."""
-        if not isinstance(proofs, list) or len(proofs) != len(self.unsafe):
-            raise _Reject(f"unsafe must hold one list of multipliers per disjunct "
-                          f"({len(self.unsafe)})", where)
-        if self.scope == "open":  # the closure: every point of it is a limit of the node
-            rows = [_Row("≥", row.f, row.origin) if row.kind == ">" else row for row in rows]
-        for d, ((nonstrict, strict), proof) in enumerate(zip(self.unsafe, proofs)):
-            extra = [_Row(kind, row_of(c), f"unsafe[{d}].{name}[{r}] {origin}")
-                     for kind, part, name in (("≥", nonstrict, "nonstrict"),
-                                              (">", strict, "strict"))
-                     for r, c in enumerate(part)]
-            self._empty(proof, rows + extra, f"{where}[{d}]")
 
 
 class _Signs:

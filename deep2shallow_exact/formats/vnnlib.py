@@ -198,7 +198,12 @@ class VnnlibProperty:
     description: str
 
     def is_unsafe(self, y: tuple[Fraction, ...] | list[Fraction]) -> bool:
-        return any(all(c.holds(y) for c in conjunct) for conjunct in self.unsafe)
+        return self.disjunct_met(y) is not None
+
+    def disjunct_met(self, y: tuple[Fraction, ...] | list[Fraction]) -> int | None:
+        """The first disjunct whose every constraint the outputs y satisfy, if any."""
+        return next((d for d, conjunct in enumerate(self.unsafe)
+                     if all(c.holds(y) for c in conjunct)), None)
 
 
 # Multiplying out a conjunction of disjunctions grows as the product of their sizes; past this
