@@ -230,14 +230,16 @@ class _FloatNetwork:
         """Upper bounds over the box of the rows t·h + const, h the outputs of the last
         hidden layer in ``lines``: back-substitution, as the kernel's ``_Relaxed.most``."""
         t, const = t.copy(), const.astype(float).copy()
-        for (a, intercept, lam, _), (w, b) in zip(reversed(lines),
-                                                  reversed(self.hidden[:len(lines)])):
+        best = np.full(len(t), np.inf)
+        for (a, intercept, lam, top), (w, b) in zip(reversed(lines),
+                                                    reversed(self.hidden[:len(lines)])):
             positive = t > 0
+            best = np.minimum(best, np.where(positive, t, 0.0) @ top + const)
             const += np.where(positive, t, 0.0) @ intercept
             t = np.where(positive, t * a, t * lam)
             const += t @ b
             t = t @ w
-        return np.where(t > 0, t * hi, t * lo).sum(axis=1) + const
+        return np.minimum(best, np.where(t > 0, t * hi, t * lo).sum(axis=1) + const)
 
     def _smear(self, rows: np.ndarray, masks: list[tuple[np.ndarray, np.ndarray]]
                ) -> np.ndarray:

@@ -55,8 +55,9 @@ import multiprocessing
 import re
 import signal
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
+from functools import cache
 from math import gcd
 from operator import itemgetter, mul
 
@@ -1212,14 +1213,21 @@ _G2 = _GRID * _GRID
 @dataclass(frozen=True)
 class _IntLayer:
     """A finite layer over the common denominator q of its numbers: W = weights / q (dense
-    rows, also split by sign, and by column), b = bias / q."""
+    rows, also split by sign), b = bias / q; ``bits`` bounds the weights' bit lengths."""
 
     positive: tuple[tuple[int, ...], ...]
     negative: tuple[tuple[int, ...], ...]
-    columns: tuple[tuple[int, ...], ...]
     weights: tuple[tuple[int, ...], ...]
     bias: tuple[int, ...]
     q: int
+    bits: int
+    _packed: dict[int, tuple[int, ...]] = field(default_factory=dict, compare=False, repr=False)
+
+    def packed(self, bits: int) -> tuple[int, ...]:
+        """The weight rows, each packed into one integer with ``bits`` bits per column."""
+        if bits not in self._packed:
+            self._packed[bits] = tuple(_pack(row, bits) for row in self.weights)
+        return self._packed[bits]
 
     @staticmethod
     def of_rows(rows: list[tuple[dict[int, Fraction], Fraction]], width: int) -> _IntLayer:
@@ -1235,9 +1243,9 @@ class _IntLayer:
                 line[c] = w.numerator * (q // w.denominator)
             dense.append(tuple(line))
         return _IntLayer(tuple(tuple(max(v, 0) for v in r) for r in dense),
-                         tuple(tuple(min(v, 0) for v in r) for r in dense),
-                         tuple(zip(*dense)), tuple(dense),
-                         tuple(b.numerator * (q // b.denominator) for _, b in rows), q)
+                         tuple(tuple(min(v, 0) for v in r) for r in dense), tuple(dense),
+                         tuple(b.numerator * (q // b.denominator) for _, b in rows), q,
+                         max((abs(v).bit_length() for r in dense for v in r), default=0))
 
 
 class BoxRelaxation:
@@ -1289,21 +1297,24 @@ class _Relaxed:
 
     def __init__(self, layers: list[_IntLayer], lo: list[int], hi: list[int], n: int) -> None:
         self.layers, self.lo, self.hi = layers, lo, hi
-        self.lines: list[tuple[list[int], list[int], list[int], list[int]]] = []  # a, b, λ, u⁺
+        self.widths = [n, *(len(layer.bias) for layer in layers)]  # of x and of each h
+        # Per layer: the neurons not inactive, and their a, b, λ, u⁺ and bias.
+        self.lines: list[tuple[Callable[[Sequence], tuple], tuple, ...]] = []
         lower = upper = [[_GRID if k == i else 0 for k in range(n + 1)] for i in range(n)]
         for k, layer in enumerate(layers):
             keep_l = _picker([i for i, f in enumerate(lower) if any(f)])
             keep_u = _picker([i for i, f in enumerate(upper) if any(f)])
-            lcols = list(zip(*keep_l(lower))) or [()] * (n + 1)
-            ucols = list(zip(*keep_u(upper))) or [()] * (n + 1)
-            # One sum per coordinate: weights (w⁺ on L, w⁻ on U) against the columns (L, U).
-            cols = [lc + uc for lc, uc in zip(lcols, ucols)]
+            # Each form packed into one integer: a combination of forms is one sum.
+            bits = _pack_bits(layer.bits + max(abs(c).bit_length() for f in (*lower, *upper)
+                                               for c in f), 2 * len(lower))
+            packed = keep_l([_pack(f, bits) for f in lower]) + \
+                keep_u([_pack(f, bits) for f in upper])
             forms_l, forms_u, a, b, lam, top = [], [], [], [], [], []
             for j, (pos, neg, bias) in enumerate(zip(layer.positive, layer.negative,
                                                      layer.bias)):
                 to_low, to_top = keep_l(pos) + keep_u(neg), keep_l(neg) + keep_u(pos)
-                low = [sum(map(mul, to_low, col)) for col in cols]
-                high = [sum(map(mul, to_top, col)) for col in cols]
+                low = _unpack(sum(map(mul, to_low, packed)), n + 1, bits)
+                high = _unpack(sum(map(mul, to_top, packed)), n + 1, bits)
                 low[n] += bias * _GRID
                 high[n] += bias * _GRID
                 form_l, form_u = _outward(low, layer.q, lo, -1), _outward(high, layer.q, hi, 1)
@@ -1311,8 +1322,9 @@ class _Relaxed:
                 if k and least < 0 < most:  # back-substitution through the lines below
                     row = list(layer.weights[j])
                     most = min(most, self.most(k, row, layer.q, Fraction(bias, layer.q)))
-                    least = max(least, -self.most(k, [-w for w in row], layer.q,
-                                                  Fraction(-bias, layer.q)))
+                    if most > 0:  # else the neuron is inactive, whatever its least value
+                        least = max(least, -self.most(k, [-w for w in row], layer.q,
+                                                      Fraction(-bias, layer.q)))
                 slope, intercept, under = _lines(least, most)
                 a.append(slope)
                 b.append(intercept)
@@ -1326,7 +1338,8 @@ class _Relaxed:
                 above[-1] += intercept * _GRID
                 forms_u.append(_outward(above, _GRID, hi, 1))
                 forms_l.append(_outward([under * c for c in form_l], _GRID, lo, -1))
-            self.lines.append((a, b, lam, top))
+            live = _picker([i for i, u in enumerate(top) if u])
+            self.lines.append((live, live(a), live(b), live(lam), live(top), live(layer.bias)))
             lower, upper = forms_l, forms_u
 
     def most(self, k: int, t: list[int], s: int, const: Fraction) -> int:
@@ -1337,21 +1350,33 @@ class _Relaxed:
         where C_i < 0; then z = W h' + b by the layer's weights. Constants are kept over G²,
         rounded up."""
         total = _ceil(const * _G2)
+        best = None
         while k > 0:
-            a, b, lam, top = self.lines[k - 1]
+            # Only the neurons not inactive on the box (most are, on a small box): h_i = 0
+            # for the others.
+            live, a, b, lam, top, bias = self.lines[k - 1]
+            t = live(t)
+            # The bound at this depth, from 0 ≤ h_i ≤ top_i: only its sign is used once < 0.
+            here = total + -(-sum(c * u for c, u in zip(t, top) if c > 0) // s)
+            if best is None or here < best:
+                best = here
+            if best < 0 or not t:  # not t: the sum over h is 0, and here is its bound
+                return best
             layer = self.layers[k - 1]
             coeffs, rests = zip(*(divmod(c * _GRID, s) for c in t))
-            lifted = [g * (a[i] if g > 0 else lam[i]) for i, g in enumerate(coeffs)]
+            lifted = [g * (up if g > 0 else down) for g, up, down in zip(coeffs, a, lam)]
             total += -(-sum(map(mul, rests, top)) // (s * _GRID)) + \
-                sum(g * b[i] for i, g in enumerate(coeffs) if g > 0) + \
-                -(-sum(map(mul, lifted, layer.bias)) // layer.q)
-            used = _picker([i for i, g in enumerate(lifted) if g])  # most are 0 on a small box
-            lifted = used(lifted)
-            t = [sum(map(mul, lifted, used(col))) for col in layer.columns]
+                sum(g * c for g, c in zip(coeffs, b) if g > 0) + \
+                -(-sum(map(mul, lifted, bias)) // layer.q)
+            bits = _pack_bits(layer.bits + max(abs(g) for g in lifted).bit_length(),
+                              len(lifted))
+            t = _unpack(sum(map(mul, lifted, live(layer.packed(bits)))), self.widths[k - 1],
+                        bits)
             s = _G2 * layer.q
             k -= 1
         at_ends = sum(c * (h if c > 0 else low) for c, low, h in zip(t, self.lo, self.hi))
-        return total + -(-at_ends * _GRID // s)
+        final = total + -(-at_ends * _GRID // s)
+        return final if best is None or final < best else best
 
 
 def _lines(least: int, most: int) -> tuple[int, int, int]:
@@ -1383,6 +1408,32 @@ def _combined(c: Affine, last: _Layer) -> tuple[dict[int, Fraction], Fraction]:
             for j, w in last.rows[r]:
                 v[j] = v.get(j, _ZERO) + cr * w  # type: ignore[operator]
     return v, const
+
+
+def _pack(vector: Sequence[int], bits: int) -> int:
+    """Σ_j v_j·2^(j·bits): the vector as one integer, so that a linear combination of vectors
+    is one sum of products of integers (Kronecker substitution), unpacked by :func:`_unpack`."""
+    return sum(v << (j * bits) for j, v in enumerate(vector) if v)
+
+
+def _pack_bits(size: int, count: int) -> int:
+    """Bits per entry enough for a combination of ``count`` packed vectors with coefficients
+    and entries whose bit lengths sum to at most ``size``: every entry of the result is
+    below count·2^size ≤ 2^(bits−1) in absolute value. A multiple of 64, for reuse."""
+    return -(-(size + count.bit_length() + 1) // 64) * 64
+
+
+@cache
+def _offset(width: int, bits: int) -> int:
+    return _pack([1 << (bits - 1)] * width, bits)
+
+
+def _unpack(total: int, width: int, bits: int) -> list[int]:
+    """The vector t of ``width`` entries with Σ_j t_j·2^(j·bits) = total, each |t_j| below
+    h = 2^(bits−1): total + Σ_j h·2^(j·bits) has the base-2^bits digits t_j + h, in [0, 2^bits)."""
+    step, half = bits // 8, 1 << (bits - 1)
+    raw = (total + _offset(width, bits)).to_bytes(width * step, "little")
+    return [int.from_bytes(raw[i:i + step], "little") - half for i in range(0, width * step, step)]
 
 
 def _picker(indices: list[int]) -> Callable[[Sequence], tuple]:

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from deep2shallow_exact import bisection
+from deep2shallow_exact import bisection, kernel
 from deep2shallow_exact.cli import main
 from deep2shallow_exact.evaluation import evaluate
 from deep2shallow_exact.formats import load_vnnlib_property, network_to_document
@@ -216,3 +216,36 @@ def test_the_worked_example_of_section_11() -> None:
     assert verdict.valid and verdict.bounded == 1 and "outside the unsafe set" in verdict.claim
     example["domain"]["inequalities"][1][-1] = 3  # x ≤ 3: relu(3) = 3 reaches y ≥ 2
     assert not verify(example).valid
+
+
+def test_a_bound_taken_before_the_inputs_closes_a_leaf() -> None:
+    """y = relu(x) − relu(−x) (= x) on [−1, 1], unsafe y ≥ 5/4. Both neurons are undecided,
+    with u = 1, lines h₁ ≤ (x + 1)/2 and h₂ ≥ −x/2. Back-substituted down to x, y ≤ (x + 1)/2 +
+    x/2 ≤ 3/2, which misses; at the hidden layer, 0 ≤ h ≤ 1 gives y ≤ h₁ ≤ 1 < 5/4 (section 11,
+    item 3: the least of the bounds met on the way down). y ≥ 1 is met at x = 1 and refused."""
+    net = {**RELU, "layers": [{"weights": [["1"], ["-1"]], "bias": ["0", "0"]},
+                              {"weights": [["1", "-1"]], "bias": ["0"]}]}
+    doc = bound_cert()
+    doc["networks"] = [net]
+    doc["unsafe"] = [{"nonstrict": [["1", "-5/4"]], "strict": []}]
+    verdict = verify(doc, (net,))
+    assert verdict.valid and verdict.bounded == 1, verdict.reason
+    doc["unsafe"] = [{"nonstrict": [["1", "-1"]], "strict": []}]
+    assert "no row of unsafe[0] is bounded below 0" in refused(doc)
+
+
+@given(st.lists(st.lists(st.integers(-2 ** 300, 2 ** 300), min_size=3, max_size=3),
+                min_size=0, max_size=8),
+       st.data())
+def test_packed_integers_combine_exactly(vectors: list[list[int]], data: st.DataObject) -> None:
+    """The kernel's Kronecker substitution against the plain sum, with extreme entries."""
+    vectors = [*vectors, [2 ** 300, -2 ** 300, -1]]
+    coeffs = data.draw(st.lists(st.integers(-2 ** 90, 2 ** 90), min_size=len(vectors),
+                                max_size=len(vectors)))
+    coeffs[-1] = -2 ** 90
+    size = max(abs(c).bit_length() for c in coeffs) + \
+        max(abs(v).bit_length() for vector in vectors for v in vector)
+    bits = kernel._pack_bits(size, len(vectors))
+    packed = [kernel._pack(v, bits) for v in vectors]
+    combined = kernel._unpack(sum(c * p for c, p in zip(coeffs, packed)), 3, bits)
+    assert combined == [sum(c * v[j] for c, v in zip(coeffs, vectors)) for j in range(3)]
