@@ -407,7 +407,8 @@ def cmd_property(args: argparse.Namespace) -> int:
                                                         job.stats.open_nodes),
             checkpoint=args.checkpoint, bisect=not args.no_bisect,
             box_progress=lambda boxes: progress.update(boxes.bound_leaves, "boxes closed",
-                                                       boxes.open_boxes))
+                                                       boxes.open_boxes),
+            kernel_progress=progress.checked)
     finally:
         signal.signal(signal.SIGTERM, previous)
         progress.close()
@@ -462,8 +463,12 @@ def cmd_verify(args: argparse.Namespace) -> int:
             raise InputError(f"--networks: {len(args.networks)} files given; a certificate is "
                              "about two networks (an equality) or one (a property)")
         networks = tuple(network_to_document(load_network(path)) for path in args.networks)
-    verdict = kernel.verify_text(read_text(args.certificate), networks,  # type: ignore[arg-type]
-                                 args.workers)
+    progress = Progress("verify")
+    try:
+        verdict = kernel.verify_text(read_text(args.certificate), networks,  # type: ignore
+                                     args.workers, progress.checked)
+    finally:
+        progress.close()
     if args.json:
         _print_json({"valid": verdict.valid, "reason": verdict.reason, "path": verdict.path,
                      "pieces": verdict.pieces, "empties": verdict.empties,

@@ -104,19 +104,18 @@ def _leave_signals_to_the_parent() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
-def _walk_task(k: int) -> tuple:
-    """Walk subtree k in a worker: (pieces, empty leaves, bound leaves, work, node indices
-    reached), or the
-    rejection (reason, path)."""
+def _walk_task(k: int) -> tuple[int, tuple]:
+    """Walk subtree k in a worker: k and (pieces, empty leaves, bound leaves, work, node
+    indices reached), or k and the rejection (reason, path)."""
     assert _FORKED is not None
     check, tree, seen, tasks = _FORKED
     check.pieces = check.empties = check.bounded = check.work = 0
-    check.marked = []
+    check.marked, check.progress = [], None
     try:
         check._subtree(tree, seen, tasks[k])  # this process's own copy of ``seen``
     except _Reject as reject:
-        return reject.reason, reject.path
-    return check.pieces, check.empties, check.bounded, check.work, check.marked
+        return k, (reject.reason, reject.path)
+    return k, (check.pieces, check.empties, check.bounded, check.work, check.marked)
 
 
 @dataclass(frozen=True)
@@ -212,24 +211,26 @@ class _Reject(Exception):
 
 
 def verify_text(text: str, networks: tuple[object, ...] | None = None,
-                workers: int = 1) -> Verdict:
+                workers: int = 1, progress: Callable[[int, int], None] | None = None
+                ) -> Verdict:
     """Verify a certificate given as JSON text (JSON decimals are read as exact decimals)."""
     try:
         document = json.loads(text, parse_float=_json_decimal, parse_constant=_json_constant,
                               object_pairs_hook=json_object)
     except (ValueError, TypeError, RecursionError) as error:
         return Verdict(False, f"not a valid JSON document: {_cut(str(error))}", "", 0, 0, 0)
-    return verify(document, networks, workers)
+    return verify(document, networks, workers, progress)
 
 
 def verify(document: object, networks: tuple[object, ...] | None = None,
-           workers: int = 1) -> Verdict:
+           workers: int = 1, progress: Callable[[int, int], None] | None = None) -> Verdict:
     """Verify a parsed certificate. Never raises; any defect gives ``valid=False``. With
     ``networks`` (network documents: two, or one for a property), it is also checked that the
     certificate is about exactly those networks (equal weights, read exactly, in either
     layout). ``workers`` processes share a large tree (forked; the verdict is the same for any
-    number)."""
-    check = _Check(workers)
+    number). ``progress``, if given, is called now and then with the number of nodes checked
+    and the number in the tree."""
+    check = _Check(workers, progress)
     try:
         return check.run(document, networks)
     except _Reject as reject:
@@ -241,9 +242,12 @@ def verify(document: object, networks: tuple[object, ...] | None = None,
 
 
 class _Check:
-    def __init__(self, workers: int = 1) -> None:
+    def __init__(self, workers: int = 1,
+                 progress: Callable[[int, int], None] | None = None) -> None:
         self.pieces = self.empties = self.nodes = self.bounded = 0
         self.workers = workers
+        self.progress = progress
+        self.visited = 0
         self.relaxation: BoxRelaxation | None = None
         self.marked: list[int] = []  # the nodes reached (as children), for a worker's report
 
@@ -427,17 +431,22 @@ class _Check:
                 "fork" not in multiprocessing.get_all_start_methods():
             self._subtree(tree, seen, start)
         else:
-            tasks = self._top(tree, seen, start, 4 * self.workers)
+            # Many more subtrees than workers: their sizes differ by orders of magnitude.
+            tasks = self._top(tree, seen, start, 16 * self.workers)
             global _FORKED
             _FORKED = (self, tree, seen, tasks)
+            results: list = [None] * len(tasks)
             try:
                 with multiprocessing.get_context("fork").Pool(
                         self.workers, initializer=_leave_signals_to_the_parent) as pool:
-                    # One subtree at a time: their sizes differ by orders of magnitude.
-                    results = pool.map(_walk_task, range(len(tasks)), chunksize=1)
+                    for k, result in pool.imap_unordered(_walk_task, range(len(tasks))):
+                        results[k] = result
+                        if self.progress is not None and not isinstance(result[0], str):
+                            self.visited += 1 + len(result[-1])  # its root and the rest
+                            self.progress(self.visited, len(tree))
             finally:
                 _FORKED = None
-            for result in results:
+            for result in results:  # in the tree's order, so that the same defect is named
                 if isinstance(result[0], str):
                     raise _Reject(result[0], result[1])
             for pieces, empties, bounded, work, reached in results:  # type: ignore[misc]
@@ -459,6 +468,7 @@ class _Check:
         queue = collections.deque([start])
         while queue and len(queue) < count:
             index, depth, side, row, rows, sides, frames = queue.popleft()
+            self.visited += 1
             rows, sides, frames = list(rows), list(sides), list(frames)
             children = self._visit(tree, seen, index, side, row, rows, sides, frames)
             queue.extend((c, d, s, r, rows, sides, frames) for c, d, s, r in reversed(children))
@@ -475,6 +485,9 @@ class _Check:
             index, depth, side, row = stack.pop()
             del rows[depth:], sides[depth:], frames[depth + (row is not None):]
             stack.extend(self._visit(tree, seen, index, side, row, rows, sides, frames))
+            self.visited += 1
+            if self.progress is not None and self.visited % 1024 == 0:
+                self.progress(self.visited, len(tree))
 
     def _visit(self, tree: list, seen: list[bool], index: int, side: str, row: _Row | None,
                rows: list[_Row], sides: list[str], frames: list) -> list:

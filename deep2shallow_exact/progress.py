@@ -24,14 +24,25 @@ class Progress:
         return time.monotonic() - self.start
 
     def update(self, done: int, unit: str, open_nodes: int) -> None:
+        if self._due():
+            rate = done / max(self.elapsed, 1e-9)
+            self._show(f"{done} {unit}, {open_nodes} open nodes, {rate:.0f} {unit}/s")
+
+    def checked(self, nodes: int, total: int) -> None:
+        """The trusted kernel's progress through a certificate's tree."""
+        if self._due():
+            self._show(f"kernel: {nodes} of {total} certificate nodes checked")
+
+    def _due(self) -> bool:
         now = time.monotonic()
         interval = 0.25 if self.tty else 10.0
         if now - self.start < self.delay or now - self.last < interval:
-            return
+            return False
         self.last = now
-        rate = done / max(now - self.start, 1e-9)
-        text = (f"{self.label}: {done} {unit}, {open_nodes} open nodes, "
-                f"{rate:.0f} {unit}/s, {now - self.start:.0f} s")
+        return True
+
+    def _show(self, what: str) -> None:
+        text = f"{self.label}: {what}, {self.elapsed:.0f} s"
         self.stream.write(f"\r{text}\033[K" if self.tty else text + "\n")
         self.stream.flush()
         self.shown = True

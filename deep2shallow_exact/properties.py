@@ -94,7 +94,9 @@ def decide_property(net: Network, prop: VnnlibProperty, backend: str = "auto",
                     progress: Callable[[int, PieceEnumeration], None] | None = None,
                     checkpoint: str | Path | None = None,
                     box_progress: Callable[[BoxStats], None] | None = None,
-                    bisect: bool = True) -> PropertyResult:
+                    bisect: bool = True,
+                    kernel_progress: Callable[[int, int], None] | None = None
+                    ) -> PropertyResult:
     """``holds`` (with a certificate the trusted kernel has accepted) iff no point of the
     property's box has its network output in the unsafe set; else ``violated`` at an exact
     rational counterexample. The first counterexample found ends the run; Ctrl-C (or
@@ -104,7 +106,9 @@ def decide_property(net: Network, prop: VnnlibProperty, backend: str = "auto",
     A finite ReLU network on a bounded box is first bisected (:mod:`.bisection`): the boxes
     its affine bounds close become bound leaves, and only the rest are enumerated piece by
     piece (``box_progress`` reports the bisection as it goes); ``bisect=False`` enumerates
-    the pieces of the whole box instead."""
+    the pieces of the whole box instead. ``kernel_progress`` reports the kernel's check of the
+    certificate (nodes checked, nodes); Ctrl-C there ends the run ``undecided`` too, with the
+    finished search saved to ``checkpoint``, so that a resumed run only checks."""
     if prop.outputs != net.output_dim:
         raise InputError(f"the property is about {prop.outputs} outputs, the network has "
                          f"{net.output_dim}")
@@ -163,12 +167,16 @@ def decide_property(net: Network, prop: VnnlibProperty, backend: str = "auto",
         "scope": scope, "unsafe": [_disjunct_document(d) for d in prop.unsafe],
         "tree": _certificate_tree(job.search.tree, run.proofs, domain, scope),
     }
-    verdict = kernel.verify(certificate, workers=workers)
+    if checkpoint is not None:
+        write_json_atomically(run.checkpoint(), checkpoint)
+    try:
+        verdict = kernel.verify(certificate, workers=workers, progress=kernel_progress)
+    except KeyboardInterrupt:
+        return PropertyResult("undecided", scope, len(run.proofs), run.lp_calls,
+                              stats=job.stats, boxes=run.boxes)
     if not verdict.valid:
         raise KernelRejected(f"internal error: the trusted kernel rejects the property "
                              f"certificate, at {verdict.path or 'the top'}: {verdict.reason}")
-    if checkpoint is not None:
-        write_json_atomically(run.checkpoint(), checkpoint)
     return PropertyResult("holds", scope, len(run.proofs), run.lp_calls,
                           certificate=certificate, kernel=verdict, stats=job.stats,
                           boxes=run.boxes)

@@ -156,6 +156,12 @@ def test_the_kernel_on_several_processes_says_what_it_says_on_one(monkeypatch):
     monkeypatch.setattr(kernel, "_PARALLEL_NODES", 10)
     one, two = kernel.verify(certificate), kernel.verify(certificate, workers=2)
     assert one.valid and two == one
+    # Progress counts every node once, up to the size of the tree, on two processes.
+    reports: list[tuple[int, int]] = []
+    assert kernel.verify(certificate, workers=2, progress=lambda *r: reports.append(r)) == one
+    size = len(certificate["tree"])
+    assert len(reports) > 1 and reports[-1] == (size, size)
+    assert all(a[0] < b[0] for a, b in zip(reports, reports[1:]))
     # A node made the child of two splits far apart, and the node it replaced left
     # unreachable: refused with either count (the merge of the workers' reached nodes).
     tree = certificate["tree"]

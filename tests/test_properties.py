@@ -343,3 +343,42 @@ def test_an_interrupted_run_resumes_from_its_checkpoint(tmp_path: Path, capsys,
     assert main(["property", str(net_path), "--vnnlib", str(other), "--checkpoint",
                  str(saved)]) == 2
     assert "different unsafe set" in capsys.readouterr().err
+
+
+def test_ctrl_c_in_the_kernel_check_keeps_the_finished_search(tmp_path: Path, capsys,
+                                                              monkeypatch) -> None:
+    # Interrupted while the kernel checks the certificate: undecided, never holds; the
+    # checkpoint holds the finished search, so the resumed run enumerates nothing again.
+    from deep2shallow_exact import properties
+    net_path = tmp_path / "sum.json"
+    net_path.write_text(json.dumps(network_to_document(SUM)))
+    safe = vnnlib(tmp_path, SQUARE, "(assert (>= Y_0 3))", "safe")
+    checked = properties.kernel.verify
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(properties.kernel, "verify", interrupted)
+    saved = tmp_path / "run.checkpoint"
+    args = ["property", str(net_path), "--vnnlib", str(safe), "--checkpoint", str(saved),
+            "--workers", "1", "--json", "--no-bisect"]
+    assert main(args) == 130
+    first = json.loads(capsys.readouterr().out)
+    assert first["verdict"] == "undecided" and saved.exists()
+    monkeypatch.setattr(properties.kernel, "verify", checked)
+    enumerated = []
+    original = properties.PieceEnumeration
+
+    class Counted(original):  # type: ignore[valid-type, misc]
+        def __iter__(self):
+            for piece in super().__iter__():
+                enumerated.append(piece)
+                yield piece
+
+    monkeypatch.setattr(properties, "PieceEnumeration", Counted)
+    cert = tmp_path / "c.json"
+    assert main([*args, "--certificate", str(cert)]) == 0
+    second = json.loads(capsys.readouterr().out)
+    assert second["verdict"] == "holds" and second["pieces_checked"] == first["pieces_checked"]
+    assert enumerated == [] and verify(json.loads(cert.read_text()),
+                                       (network_to_document(SUM),)).valid
