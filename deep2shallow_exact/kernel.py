@@ -1323,16 +1323,24 @@ class _Relaxed:
             packed = keep_l([_pack(f, bits) for f in lower]) + \
                 keep_u([_pack(f, bits) for f in upper])
             forms_l, forms_u, a, b, lam, top = [], [], [], [], [], []
+            zero = [0] * (n + 1)
             for j, (pos, neg, bias) in enumerate(zip(layer.positive, layer.negative,
                                                      layer.bias)):
-                to_low, to_top = keep_l(pos) + keep_u(neg), keep_l(neg) + keep_u(pos)
-                low = _unpack(sum(map(mul, to_low, packed)), n + 1, bits)
-                high = _unpack(sum(map(mul, to_top, packed)), n + 1, bits)
-                low[n] += bias * _GRID
+                high = _unpack(sum(map(mul, keep_l(neg) + keep_u(pos), packed)), n + 1, bits)
                 high[n] += bias * _GRID
-                form_l, form_u = _outward(low, layer.q, lo, -1), _outward(high, layer.q, hi, 1)
-                least, most = _least(form_l, lo, hi), -_least([-c for c in form_u], lo, hi)
-                if k and least < 0 < most:  # back-substitution through the lines below
+                form_u = _outward(high, layer.q, hi, 1)
+                most = _greatest(form_u, lo, hi)
+                if most <= 0:  # inactive on the box: ReLU(z) = 0, whatever z's lower form
+                    for line in (a, b, lam, top):
+                        line.append(0)
+                    forms_l.append(zero)
+                    forms_u.append(zero)
+                    continue
+                low = _unpack(sum(map(mul, keep_l(pos) + keep_u(neg), packed)), n + 1, bits)
+                low[n] += bias * _GRID
+                form_l = _outward(low, layer.q, lo, -1)
+                least = _least(form_l, lo, hi)
+                if k and least < 0:  # undecided: back-substitution through the lines below
                     row = list(layer.weights[j])
                     most = min(most, self.most(k, row, layer.q, Fraction(bias, layer.q)))
                     if most > 0:  # else the neuron is inactive, whatever its least value
@@ -1471,6 +1479,12 @@ def _outward(t: list[int], q: int, ends: list[int], direction: int) -> list[int]
 def _least(f: list[int], lo: list[int], hi: list[int]) -> int:
     """G² times the least value of the form f over the grid box."""
     return sum(a * (low if a > 0 else high) for a, low, high in zip(f, lo, hi) if a) + \
+        f[-1] * _GRID
+
+
+def _greatest(f: list[int], lo: list[int], hi: list[int]) -> int:
+    """G² times the greatest value of the form f over the grid box."""
+    return sum(a * (high if a > 0 else low) for a, low, high in zip(f, lo, hi) if a) + \
         f[-1] * _GRID
 
 
