@@ -176,6 +176,7 @@ class _FloatNetwork:
         layers = [(np.array([[float(w) for w in row] for row in layer.weights]),
                    np.array([float(b) for b in layer.bias])) for layer in net.layers]
         self.hidden = layers[:-1]
+        self.split_weights = [(np.maximum(w, 0), np.minimum(w, 0)) for w, _ in self.hidden]
         w_last, b_last = layers[-1]
         # Per disjunct, its rows c·y + d as rows over the last hidden layer: (c W, c·b + d).
         self.rows = []
@@ -190,18 +191,19 @@ class _FloatNetwork:
         undecided = 0
         masks = []
         lines: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
-        for k, (w, b) in enumerate(self.hidden):
-            wp, wn = np.maximum(w, 0), np.minimum(w, 0)
+        mid, radius = (lo + hi) / 2, (hi - lo) / 2
+        for k, ((w, b), (wp, wn)) in enumerate(zip(self.hidden, self.split_weights)):
             lz, uz = wp @ lower + wn @ upper, wp @ upper + wn @ lower
             lz[:, -1] += b
             uz[:, -1] += b
-            least, most = _extent(lz, lo, hi)[0], _extent(uz, lo, hi)[1]
+            least, most = _extent(lz, mid, -radius), _extent(uz, mid, radius)
             cross = (least < 0) & (most > 0)
-            if k and cross.any():  # back-substitution through the lines below
-                most[cross] = np.minimum(most[cross], self._most(
-                    lines, w[cross], b[cross], lo, hi))
-                least[cross] = np.maximum(least[cross], -self._most(
-                    lines, -w[cross], -b[cross], lo, hi))
+            if k and cross.any():  # back-substitution through the lines below, z and −z
+                count = int(np.count_nonzero(cross))
+                bound = self._most(lines, np.vstack([w[cross], -w[cross]]),
+                                   np.concatenate([b[cross], -b[cross]]), lo, hi)
+                most[cross] = np.minimum(most[cross], bound[:count])
+                least[cross] = np.maximum(least[cross], -bound[count:])
             dead, alive = most <= 0, least >= 0
             cross = ~dead & ~alive
             undecided += int(np.count_nonzero(cross))
@@ -229,17 +231,18 @@ class _FloatNetwork:
               hi: np.ndarray) -> np.ndarray:
         """Upper bounds over the box of the rows t·h + const, h the outputs of the last
         hidden layer in ``lines``: back-substitution, as the kernel's ``_Relaxed.most``."""
-        t, const = t.copy(), const.astype(float).copy()
+        const = const.astype(float)  # a copy
         best = np.full(len(t), np.inf)
         for (a, intercept, lam, top), (w, b) in zip(reversed(lines),
                                                     reversed(self.hidden[:len(lines)])):
             positive = t > 0
-            best = np.minimum(best, np.where(positive, t, 0.0) @ top + const)
-            const += np.where(positive, t, 0.0) @ intercept
+            above = np.where(positive, t, 0.0)
+            best = np.minimum(best, above @ top + const)
+            const += above @ intercept
             t = np.where(positive, t * a, t * lam)
             const += t @ b
             t = t @ w
-        return np.minimum(best, np.where(t > 0, t * hi, t * lo).sum(axis=1) + const)
+        return np.minimum(best, t @ ((lo + hi) / 2) + np.abs(t) @ ((hi - lo) / 2) + const)
 
     def _smear(self, rows: np.ndarray, masks: list[tuple[np.ndarray, np.ndarray]]
                ) -> np.ndarray:
@@ -264,9 +267,8 @@ class _FloatNetwork:
         return None
 
 
-def _extent(forms: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Least and greatest value over the box of each affine form (rows a·x + c)."""
+def _extent(forms: np.ndarray, mid: np.ndarray, radius: np.ndarray) -> np.ndarray:
+    """Over the box mid ± |radius|, the greatest value of each affine form (rows a·x + c) if
+    radius ≥ 0, the least if radius ≤ 0."""
     a = forms[:, :-1]
-    least = np.where(a > 0, a * lo, a * hi).sum(axis=1) + forms[:, -1]
-    most = np.where(a > 0, a * hi, a * lo).sum(axis=1) + forms[:, -1]
-    return least, most
+    return a @ mid + np.abs(a) @ radius + forms[:, -1]
