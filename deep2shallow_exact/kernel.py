@@ -1311,8 +1311,8 @@ class _Relaxed:
     def __init__(self, layers: list[_IntLayer], lo: list[int], hi: list[int], n: int) -> None:
         self.layers, self.lo, self.hi = layers, lo, hi
         self.widths = [n, *(len(layer.bias) for layer in layers)]  # of x and of each h
-        # Per layer: the neurons not inactive, and their a, b, λ, u⁺ and bias.
-        self.lines: list[tuple[Callable[[Sequence], tuple], tuple, ...]] = []
+        # Per layer: the picker of the neurons not inactive, and their a, b, λ, u⁺ and bias.
+        self.lines: list[tuple] = []
         lower = upper = [[_GRID if k == i else 0 for k in range(n + 1)] for i in range(n)]
         for k, layer in enumerate(layers):
             keep_l = _picker([i for i, f in enumerate(lower) if any(f)])
