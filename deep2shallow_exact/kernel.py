@@ -41,9 +41,11 @@ number R ≥ c·N(x) + d for each output row, every step an inequality valid on 
 disjunct some row has R < 0, so no point of B is in it.
 
 Not checked here, and trusted: the Python interpreter, its integers and ``fractions.Fraction``,
-and the modules ``json``, ``re``, ``math``, ``operator``, ``dataclasses`` and ``hashlib`` (the
-last only names the networks in the verdict), and ``multiprocessing`` with ``signal`` where
-subtrees are checked on several processes.
+and the modules ``json``, ``re``, ``math``, ``operator``, ``functools`` (a cache),
+``dataclasses`` and ``hashlib`` (the last only names the networks in the verdict), and
+``multiprocessing`` with ``signal`` where subtrees are checked on several processes. Bound
+leaves use Python's integers also through ``int.to_bytes`` / ``int.from_bytes``, which read
+the entries of a packed integer (``_unpack``).
 """
 
 from __future__ import annotations
