@@ -201,7 +201,7 @@ class _FloatNetwork:
             if k and cross.any():  # back-substitution through the lines below, z and −z
                 count = int(np.count_nonzero(cross))
                 bound = self._most(lines, np.vstack([w[cross], -w[cross]]),
-                                   np.concatenate([b[cross], -b[cross]]), lo, hi)
+                                   np.concatenate([b[cross], -b[cross]]), mid, radius)
                 most[cross] = np.minimum(most[cross], bound[:count])
                 least[cross] = np.maximum(least[cross], -bound[count:])
             dead, alive = most <= 0, least >= 0
@@ -217,7 +217,7 @@ class _FloatNetwork:
             lower = lz * a[:, None]
         open_rows, near = None, False
         for cw, cb in self.rows:
-            top = np.min(self._most(lines, cw, cb, lo, hi))
+            top = np.min(self._most(lines, cw, cb, mid, radius))
             if top >= -MARGIN * (1 + np.abs(cw).sum()):
                 open_rows, near = cw, top < 0  # a disjunct the bounds do not close
                 break
@@ -225,11 +225,11 @@ class _FloatNetwork:
             split = int(np.argmax(hi - lo))
         else:
             split = int(np.argmax(self._smear(open_rows, masks) * (hi - lo)))
-        return _Look(open_rows is None, near, undecided, split, self._meets((lo + hi) / 2))
+        return _Look(open_rows is None, near, undecided, split, self._meets(mid))
 
-    def _most(self, lines: list, t: np.ndarray, const: np.ndarray, lo: np.ndarray,
-              hi: np.ndarray) -> np.ndarray:
-        """Upper bounds over the box of the rows t·h + const, h the outputs of the last
+    def _most(self, lines: list, t: np.ndarray, const: np.ndarray, mid: np.ndarray,
+              radius: np.ndarray) -> np.ndarray:
+        """Upper bounds over the box mid ± radius of the rows t·h + const, h the outputs of the last
         hidden layer in ``lines``: back-substitution, as the kernel's ``_Relaxed.most``."""
         const = const.astype(float)  # a copy
         best = np.full(len(t), np.inf)
@@ -242,7 +242,7 @@ class _FloatNetwork:
             t = np.where(positive, t * a, t * lam)
             const += t @ b
             t = t @ w
-        return np.minimum(best, t @ ((lo + hi) / 2) + np.abs(t) @ ((hi - lo) / 2) + const)
+        return np.minimum(best, t @ mid + np.abs(t) @ radius + const)
 
     def _smear(self, rows: np.ndarray, masks: list[tuple[np.ndarray, np.ndarray]]
                ) -> np.ndarray:
